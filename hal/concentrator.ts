@@ -1,0 +1,37 @@
+import type { RxPacket, SendResult, TxPacket, TxStatus } from './types.js';
+
+/**
+ * The one interface every radio implementation satisfies: the simulated
+ * concentrator, the SX127x single-channel driver and the SX1301 driver.
+ *
+ * Modelled on the few calls a packet forwarder needs from libloragw
+ * (lgw_start/stop/receive/send/status/get_instcnt/get_trigcnt).
+ */
+export interface Concentrator {
+  /** Configure and start the radio; rejects with a coded Error on I/O failure. */
+  start(): Promise<void>;
+  /** Stop the radio and release its resources. Safe to call twice. */
+  stop(): Promise<void>;
+  /**
+   * Fetch up to `max` received frames (oldest first); resolves to [] when none.
+   * Frames not returned stay queued for the next call.
+   */
+  receive(max: number): Promise<RxPacket[]>;
+  /**
+   * Register a callback run whenever frames become available, so the
+   * forwarder can fetch without polling. Implementations without an interrupt
+   * may never call it; the forwarder then polls.
+   */
+  onReceive(callback: () => void): void;
+  /**
+   * Hand a frame to the radio. 'timestamped' frames are emitted exactly when
+   * the counter reaches `countUs`; the caller hands them over ahead of time.
+   */
+  send(packet: TxPacket): Promise<SendResult>;
+  /** Current state of the transmitter. */
+  txStatus(): Promise<TxStatus>;
+  /** Current value of the free-running u32 µs counter. */
+  counterUs(): Promise<number>;
+  /** Counter value latched at the last PPS edge, or null if no PPS was seen. */
+  ppsCounterUs(): Promise<number | null>;
+}

@@ -1,0 +1,9 @@
+/**
+ * Public entry of the hardware abstraction layer. `src/` imports only this file.
+ * hal/ knows nothing of UDP or JSON-over-UDP; it never imports from src/.
+ */
+export * from './types.js';
+export type { Concentrator } from './concentrator.js';
+export { timeOnAirUs, type AirtimeParams } from './lora/time-on-air.js';
+export { SimConcentrator, type SimConcentratorOptions } from './sim/sim-concentrator.js';
+export * from './sim/air-protocol.js';
