@@ -1,0 +1,118 @@
+/**
+ * `gateway_conf` and `sim_conf`: the tunables tables (key, unit, default,
+ * one-line doc) and their readers. Defaults are PF4's code defaults
+ * [PF4 lora_pkt_fwd.c, constants.md §2], not the values of its shipped file.
+ */
+import { isIP } from 'node:net';
+import type { GatewayConf, RadioKind, SimConf } from './schema.js';
+import { bool, INVALID, int, nullable, num, oneOf, str, type KeyTable, type Rule, type Section } from './section.js';
+
+const U32_MAX = 0xffffffff;
+
+/** One DNS label (RFC 1123; `_` tolerated as resolvers do). */
+const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
+const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
+
+/** Host name or IP literal, 1..255 chars; a bracketed IPv6 literal `[::1]` is unbracketed. */
+export const hostRule = str('a host name or IP address (1..255 characters)', (s) => {
+  const bare = /^\[.*\]$/.test(s) ? s.slice(1, -1) : s;
+  if (bare.length === 0 || bare.length > 255) return undefined;
+  if (isIP(bare) !== 0) return bare;
+  return HOST_NAME.test(bare) ? bare : undefined;
+});
+
+const port = int(1, 65535);
+/** Node timers overflow above 2^31-1 ms and then fire at once: the ceiling for any interval we arm. */
+const TIMER_MAX_MS = 2 ** 31 - 1;
+const TIMER_MAX_S = Math.floor(TIMER_MAX_MS / 1000);
+const positiveInt = (max: number, what: string) => int(1, max, `an integer 1..${max} (${what})`);
+
+/** gateway_ID: exactly 16 hex digits (PF4's `%llx` would silently stop at the first non-hex character). */
+export const gatewayIdRule = str('16 hex digits', (s) => (/^[0-9A-Fa-f]{16}$/.test(s) ? s.toLowerCase() : undefined));
+
+/** PF4 accepts 1..5 s and then refuses to start ("must be >= 6s"); say so up front. */
+const beaconPeriod: Rule<number> = {
+  expected: 'an integer 0 (off) or >= 6 (seconds)',
+  parse: (v) => (typeof v === 'number' && Number.isInteger(v) && (v === 0 || (v >= 6 && v <= U32_MAX)) ? v : INVALID),
+};
+
+/** PF4 casts ref_altitude to `short`: truncate toward zero, keep the int16 range [PF4 lora_pkt_fwd.c]. */
+const altitude: Rule<number> = {
+  expected: 'a number -32768..32767 (metres)',
+  parse: (v) => (typeof v === 'number' && v > -32769 && v < 32768 ? Math.trunc(v) || 0 : INVALID), // `|| 0` turns -0 into 0
+};
+
+/** Every `gateway_conf` key but gateway_ID (which has no default). */
+export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui'>> = {
+  serverAddress: { key: 'server_address', rule: hostRule, default: '127.0.0.1', doc: 'network server host or IP [PF4 DEFAULT_SERVER]' },
+  servPortUp: { key: 'serv_port_up', rule: port, default: 1780, doc: 'server UDP port for PUSH_DATA [PF4 DEFAULT_PORT_UP]' },
+  servPortDown: { key: 'serv_port_down', rule: port, default: 1782, doc: 'server UDP port for PULL_DATA [PF4 DEFAULT_PORT_DW]' },
+  keepaliveIntervalS: {
+    key: 'keepalive_interval',
+    rule: positiveInt(TIMER_MAX_S, 'seconds; PF4 loops hot on <= 0'),
+    default: 5,
+    doc: 'seconds between PULL_DATA [PF4 DEFAULT_KEEPALIVE]',
+  },
+  statIntervalS: { key: 'stat_interval', rule: positiveInt(TIMER_MAX_S, 'seconds'), default: 30, doc: 'seconds between stat reports [PF4 DEFAULT_STAT]' },
+  pushTimeoutMs: { key: 'push_timeout_ms', rule: positiveInt(TIMER_MAX_MS, 'milliseconds'), default: 100, doc: 'PUSH_ACK wait budget, ms [PF4 PUSH_TIMEOUT_MS]' },
+  forwardCrcValid: { key: 'forward_crc_valid', rule: bool, default: true, doc: 'forward frames with a good CRC' },
+  forwardCrcError: { key: 'forward_crc_error', rule: bool, default: false, doc: 'forward frames with a bad CRC' },
+  forwardCrcDisabled: { key: 'forward_crc_disabled', rule: bool, default: false, doc: 'forward frames without CRC' },
+  refLatitude: { key: 'ref_latitude', rule: num(-90, 90), default: 0, doc: 'reference latitude, degrees (beacon, fake_gps)' },
+  refLongitude: { key: 'ref_longitude', rule: num(-180, 180), default: 0, doc: 'reference longitude, degrees (beacon, fake_gps)' },
+  refAltitudeM: {
+    key: 'ref_altitude',
+    rule: altitude,
+    default: 0,
+    doc: 'reference altitude, metres, truncated to an integer',
+  },
+  fakeGps: { key: 'fake_gps', rule: bool, default: false, doc: 'report ref_* coordinates in stat as if from a GPS' },
+  gpsTtyPath: { key: 'gps_tty_path', rule: str('a device path string'), default: '', doc: 'GPS serial device; "" = GPS off' },
+  autoquitThreshold: {
+    key: 'autoquit_threshold',
+    rule: int(0, U32_MAX, 'an integer >= 0 (0 = off)'),
+    default: 0,
+    doc: 'unacknowledged PULL_DATA in a row before a clean exit; 0 = never',
+  },
+  beaconPeriodS: { key: 'beacon_period', rule: beaconPeriod, default: 0, doc: 'Class B beacon period, s; 0 = off (LoRaWAN: 128)' },
+  beaconFreqHz: { key: 'beacon_freq_hz', rule: int(1, U32_MAX, 'a positive integer (Hz)'), default: 869525000, doc: 'first beacon channel, Hz' },
+  beaconFreqNb: { key: 'beacon_freq_nb', rule: int(1, 255), default: 1, doc: 'number of beacon channels (PF4 uint8)' },
+  beaconFreqStepHz: { key: 'beacon_freq_step', rule: int(0, U32_MAX, 'an integer >= 0 (Hz)'), default: 0, doc: 'spacing of beacon channels, Hz' },
+  beaconDatarate: { key: 'beacon_datarate', rule: oneOf([8, 9, 10, 12] as const), default: 9, doc: 'beacon SF; PF4 knows only 8, 9, 10, 12' },
+  beaconBwHz: { key: 'beacon_bw_hz', rule: oneOf([125000, 500000] as const), default: 125000, doc: 'beacon bandwidth, Hz' },
+  beaconPowerDbm: { key: 'beacon_power', rule: int(-128, 127), default: 14, doc: 'beacon TX power, dBm (PF4 int8)' },
+  beaconInfodesc: { key: 'beacon_infodesc', rule: int(0, 255), default: 0, doc: 'beacon gateway-specific info descriptor byte' },
+  radio: {
+    key: 'radio',
+    rule: oneOf<RadioKind>(['sim', 'sx127x', 'sx1301'], 'one of "sim", "sx127x", "sx1301"'),
+    default: 'sim',
+    doc: 'radio driven by the forwarder (our extension)',
+  },
+};
+
+/** Reads `gateway_conf`; gateway_ID is required even though PF4 defaults it to 0. */
+export function readGatewayConf(sec: Section): GatewayConf {
+  const gatewayId = sec.require('gateway_ID', gatewayIdRule);
+  const rest = sec.table(GATEWAY_KEYS);
+  sec.warnUnknown();
+  return { gatewayId, gatewayEui: Buffer.from(gatewayId, 'hex'), ...rest };
+}
+
+/** `sim_conf` keys. */
+export const SIM_KEYS: KeyTable<SimConf> = {
+  airAddress: { key: 'air_address', rule: hostRule, default: '127.0.0.1', doc: 'address the virtual air listens on' },
+  airPort: { key: 'air_port', rule: int(0, 65535, 'an integer 0..65535 (0 = any free port)'), default: 1760, doc: 'UDP port of the virtual air' },
+  counterStartUs: {
+    key: 'counter_start',
+    rule: nullable(int(0, U32_MAX)),
+    default: null,
+    doc: 'initial counter value, µs; null or absent = random',
+  },
+};
+
+/** Reads `sim_conf`. */
+export function readSimConf(sec: Section): SimConf {
+  const sim = sec.table(SIM_KEYS);
+  sec.warnUnknown();
+  return sim;
+}

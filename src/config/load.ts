@@ -1,0 +1,111 @@
+/**
+ * Loading: read global_conf.json then local_conf.json, merge (see merge.ts),
+ * apply command-line overrides, validate into a ForwarderConfig.
+ *
+ * Differences from PF4, on purpose:
+ * - `debug_conf.json` is not looked for, and the global file is required
+ *   (PF4 reads local_conf.json alone when it is the only file).
+ * - gateway_conf/SX1301_conf are checked on the merged result, so a section
+ *   may live in local_conf.json alone. SX1301_conf is required (PF4 exits
+ *   without it); a missing gateway_conf fails on its required gateway_ID.
+ * - wrong types are errors, not "seems wrong" + 0; unknown keys are warnings.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, describeValue } from './errors.js';
+import { readGatewayConf, readSimConf } from './gateway.js';
+import { parseJsonDocument } from './json-text.js';
+import { isJsonObject, mergeInto, OriginMap, setPath, type JsonObject } from './merge.js';
+import type { ConfigOverrides, LoadedConfig } from './schema.js';
+import { Section, type ParseContext } from './section.js';
+import { readBoardConf } from './validate-board.js';
+
+/** Name of the optional file read after the global one [PF4 lora_pkt_fwd.c]. */
+export const LOCAL_CONF_NAME = 'local_conf.json';
+
+/** Each override: the key it replaces and the CLI option named in errors. */
+const OVERRIDE_KEYS: { readonly [K in keyof Required<ConfigOverrides>]: { path: string; option: string } } = {
+  radio: { path: 'gateway_conf.radio', option: '--radio' },
+  serverAddress: { path: 'gateway_conf.server_address', option: '--server' },
+  portUp: { path: 'gateway_conf.serv_port_up', option: '--port-up' },
+  portDown: { path: 'gateway_conf.serv_port_down', option: '--port-down' },
+  gatewayId: { path: 'gateway_conf.gateway_ID', option: '--gateway-id' },
+};
+
+/**
+ * Pure core: parses documents given in merge order (global first), applies
+ * overrides, validates. Throws ConfigError naming the document (or CLI
+ * option) and dotted key of the first bad value.
+ */
+export function parseConfig(docs: { name: string; json: string }[], overrides: ConfigOverrides = {}): LoadedConfig {
+  const first = docs[0];
+  if (first === undefined) throw new ConfigError('(no file)', '(document)', 'at least one config document', 'none');
+  const origins = new OriginMap(first.name);
+  const merged: JsonObject = {};
+  for (const doc of docs) {
+    const value = parseJsonDocument(doc.name, doc.json);
+    if (!isJsonObject(value)) throw new ConfigError(doc.name, '(top level)', 'a JSON object', describeValue(value));
+    mergeInto(merged, value, doc.name, origins);
+  }
+  for (const prop of Object.keys(OVERRIDE_KEYS) as (keyof ConfigOverrides)[]) {
+    const value = overrides[prop];
+    if (value !== undefined) setPath(merged, OVERRIDE_KEYS[prop].path, value, OVERRIDE_KEYS[prop].option, origins);
+  }
+
+  const ctx: ParseContext = { origins, warnings: [] };
+  const root = new Section(ctx, '', merged);
+  const gateway = readGatewayConf(root.child('gateway_conf'));
+  if (!root.has('SX1301_conf')) root.fail('SX1301_conf', 'an object (the radios and channel plan)', undefined);
+  const board = readBoardConf(root.child('SX1301_conf'));
+  const sim = readSimConf(root.child('sim_conf'));
+  const sx127xRaw = root.raw('SX127x_conf');
+  if (sx127xRaw !== undefined && !isJsonObject(sx127xRaw)) root.fail('SX127x_conf', 'an object', sx127xRaw);
+  const sx127x = sx127xRaw === undefined ? null : (JSON.parse(JSON.stringify(sx127xRaw)) as Record<string, unknown>);
+  root.warnUnknown();
+
+  return {
+    config: { gateway, board, sim, sx127x },
+    merged,
+    files: docs.map((d) => d.name),
+    warnings: ctx.warnings,
+  };
+}
+
+/**
+ * Reads and parses the config files. `localPath` defaults to local_conf.json
+ * beside `globalPath`, read only if it exists; an explicit `localPath` must
+ * exist. Files are named in errors as given (relative paths stay relative).
+ */
+export function loadConfig(opts: { globalPath: string; localPath?: string; overrides?: ConfigOverrides }): LoadedConfig {
+  const docs = [{ name: opts.globalPath, json: readConfigFile(opts.globalPath, true)! }];
+  const localPath = opts.localPath ?? join(dirname(opts.globalPath), LOCAL_CONF_NAME);
+  if (resolve(localPath) !== resolve(opts.globalPath)) {
+    const json = readConfigFile(localPath, opts.localPath !== undefined);
+    if (json !== undefined) docs.push({ name: localPath, json });
+  }
+  return parseConfig(docs, opts.overrides);
+}
+
+/** File text, or undefined for an absent optional file; other failures are ConfigErrors. */
+function readConfigFile(path: string, required: boolean): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'an unreadable file';
+    if (!required && code === 'ENOENT') return undefined;
+    throw new ConfigError(path, '(file)', 'a readable JSON file', describeErrno(code));
+  }
+}
+
+function describeErrno(code: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'ENOENT (no such file)';
+    case 'EACCES':
+      return 'EACCES (permission denied)';
+    case 'EISDIR':
+      return 'EISDIR (a directory)';
+    default:
+      return code;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Shapes of the loaded configuration. JSON keys are Semtech's (snake case,
+ * `SX1301_conf`); these are the typed values the rest of src/ uses.
+ */
+import type { BoardConfig } from '../../hal/index.js';
+
+/** Which radio the forwarder drives (our `gateway_conf.radio` extension). */
+export type RadioKind = 'sim' | 'sx127x' | 'sx1301';
+
+/** `gateway_conf`: identity, server link, intervals, GPS and beacon settings. */
+export interface GatewayConf {
+  /** 16 lowercase hex digits. */
+  gatewayId: string;
+  /** The EUI as 8 bytes, most significant first (the wire order of the UDP header). */
+  gatewayEui: Buffer;
+  serverAddress: string;
+  servPortUp: number;
+  servPortDown: number;
+  keepaliveIntervalS: number;
+  statIntervalS: number;
+  pushTimeoutMs: number;
+  forwardCrcValid: boolean;
+  forwardCrcError: boolean;
+  forwardCrcDisabled: boolean;
+  refLatitude: number;
+  refLongitude: number;
+  refAltitudeM: number;
+  fakeGps: boolean;
+  /** Serial device of the GPS; "" means GPS off. */
+  gpsTtyPath: string;
+  /** Consecutive unacknowledged PULL_DATA before a clean exit; 0 = never. */
+  autoquitThreshold: number;
+  /** Class B beacon period; 0 = beacons off. */
+  beaconPeriodS: number;
+  beaconFreqHz: number;
+  beaconFreqNb: number;
+  beaconFreqStepHz: number;
+  /** Beacon spreading factor. */
+  beaconDatarate: number;
+  beaconBwHz: number;
+  beaconPowerDbm: number;
+  beaconInfodesc: number;
+  radio: RadioKind;
+}
+
+/** `sim_conf`: the simulated concentrator's virtual air. */
+export interface SimConf {
+  airAddress: string;
+  /** UDP port of the virtual air; 0 lets the OS choose (tests). */
+  airPort: number;
+  /** Initial counter value, u32 µs; null = random. */
+  counterStartUs: number | null;
+}
+
+/** Everything the forwarder needs from its config files. */
+export interface ForwarderConfig {
+  gateway: GatewayConf;
+  board: BoardConfig;
+  sim: SimConf;
+  /** Raw `SX127x_conf` section, validated by the SX127x driver's own loader; null when absent. */
+  sx127x: Record<string, unknown> | null;
+}
+
+/** Command-line values that replace config keys (validated like the keys). */
+export interface ConfigOverrides {
+  /** Replaces gateway_conf.radio (`--radio`). */
+  radio?: RadioKind;
+  /** Replaces gateway_conf.server_address (`--server`). */
+  serverAddress?: string;
+  /** Replaces gateway_conf.serv_port_up (`--port-up`). */
+  portUp?: number;
+  /** Replaces gateway_conf.serv_port_down (`--port-down`). */
+  portDown?: number;
+  /** Replaces gateway_conf.gateway_ID (`--gateway-id`). */
+  gatewayId?: string;
+}
+
+/** Result of loading: the typed config plus what produced it. */
+export interface LoadedConfig {
+  config: ForwarderConfig;
+  /** Effective merged JSON (files merged, overrides applied; defaults are not filled in). */
+  merged: Record<string, unknown>;
+  /** Files actually read, in order. */
+  files: string[];
+  /** One line per non-fatal finding (unknown keys), each naming file and key. */
+  warnings: string[];
+}
