@@ -1,0 +1,127 @@
+/**
+ * Typed readers for fields of a parsed JSON object. Each returns a result
+ * whose failure is a one-line reason naming the field, so decoders can
+ * `if (!r.ok) return r;` their way down a message.
+ *
+ * A field whose value is JSON `null` counts as absent, as Go's encoding/json
+ * (ChirpStack, The Things Stack) treats it.
+ */
+
+/** Failure of a field read: the reason names the field. */
+export interface FieldError {
+  ok: false;
+  reason: string;
+}
+
+/** Result of a field read. */
+export type Field<T> = { ok: true; value: T } | FieldError;
+
+/** A parsed JSON object. */
+export type JsonObject = Record<string, unknown>;
+
+/** True for a plain JSON object (not an array, not null). */
+export function isJsonObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses JSON text into an object, or says why not (invalid JSON, or not an object). */
+export function parseJsonObject(text: string, what: string): Field<JsonObject> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `${what} is not valid JSON: ${(err as Error).message}` };
+  }
+  if (!isJsonObject(v)) return { ok: false, reason: `${what} is not a JSON object` };
+  return { ok: true, value: v };
+}
+
+/** A short rendering of a JSON value for reasons. */
+export function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+function missing(key: string): FieldError {
+  return { ok: false, reason: `${key} missing` };
+}
+
+/** The value of `key`, or undefined when absent or null. */
+export function present(o: JsonObject, key: string): unknown {
+  const v = o[key];
+  return v === null ? undefined : v;
+}
+
+/** An optional integer in [min, max]. */
+export function optInt(o: JsonObject, key: string, min: number, max: number): Field<number | undefined> {
+  const v = present(o, key);
+  if (v === undefined) return { ok: true, value: undefined };
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    return { ok: false, reason: `${key} ${show(v)} is not an integer in ${min}..${max}` };
+  }
+  return { ok: true, value: v };
+}
+
+/** A required integer in [min, max]. */
+export function reqInt(o: JsonObject, key: string, min: number, max: number): Field<number> {
+  const r = optInt(o, key, min, max);
+  if (r.ok && r.value === undefined) return missing(key);
+  return r as Field<number>;
+}
+
+/** An optional finite number. */
+export function optNumber(o: JsonObject, key: string): Field<number | undefined> {
+  const v = present(o, key);
+  if (v === undefined) return { ok: true, value: undefined };
+  if (typeof v !== 'number' || !Number.isFinite(v)) return { ok: false, reason: `${key} ${show(v)} is not a number` };
+  return { ok: true, value: v };
+}
+
+/** A required finite number. */
+export function reqNumber(o: JsonObject, key: string): Field<number> {
+  const r = optNumber(o, key);
+  if (r.ok && r.value === undefined) return missing(key);
+  return r as Field<number>;
+}
+
+/** An optional string. */
+export function optString(o: JsonObject, key: string): Field<string | undefined> {
+  const v = present(o, key);
+  if (v === undefined) return { ok: true, value: undefined };
+  if (typeof v !== 'string') return { ok: false, reason: `${key} ${show(v)} is not a string` };
+  return { ok: true, value: v };
+}
+
+/** A required string. */
+export function reqString(o: JsonObject, key: string): Field<string> {
+  const r = optString(o, key);
+  if (r.ok && r.value === undefined) return missing(key);
+  return r as Field<string>;
+}
+
+/** An optional boolean; anything but true/false (e.g. the string "true") is refused. */
+export function optBool(o: JsonObject, key: string): Field<boolean | undefined> {
+  const v = present(o, key);
+  if (v === undefined) return { ok: true, value: undefined };
+  if (typeof v !== 'boolean') return { ok: false, reason: `${key} ${show(v)} is not a boolean` };
+  return { ok: true, value: v };
+}
+
+/** Largest u32, the range of counter fields such as `tmst`. */
+export const U32_MAX = 0xffff_ffff;
+
+/**
+ * Finds an integer-typed key written with a fraction or exponent
+ * (`"rssi":-35.0`, `"size":1e2`). JSON.parse hides the difference, but Go's
+ * integer decoding in ChirpStack and The Things Stack rejects the whole
+ * datagram for it (server-rules.md), so a strict decoder must look at the text.
+ * Returns a reason, or null when every such key holds an integer literal.
+ */
+export function findNonIntegerLiteral(text: string, keys: readonly string[]): string | null {
+  const re = new RegExp(`"(${keys.join('|')})"\\s*:\\s*(-?\\d+(?:\\.\\d*)?(?:[eE][-+]?\\d+)?)`, 'g');
+  for (const m of text.matchAll(re)) {
+    const literal = m[2] ?? '';
+    if (/[.eE]/.test(literal)) return `${m[1]} written as ${literal}: servers require a JSON integer`;
+  }
+  return null;
+}

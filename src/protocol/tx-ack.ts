@@ -1,0 +1,42 @@
+/**
+ * TX_ACK bodies (PROTOCOL.TXT §5.5, §6): empty for success, else
+ * `{"txpk_ack":{"error":"CODE"}}`.
+ */
+import { isJsonObject, parseJsonObject, show } from './json-fields.js';
+import { TX_ACK_ERRORS, type TxAckError } from './tx-ack-error.js';
+
+/** Result of {@link decodeTxAckBody}: `error` null means the downlink was accepted. */
+export type DecodeTxAckResult = { ok: true; error: TxAckError | null } | { ok: false; reason: string };
+
+/**
+ * Body of the TX_ACK for a PULL_RESP. Success is the bare 12-byte header
+ * (PF4 form); never `"error":""`, which The Things Stack records as
+ * UNKNOWN_ERROR (server-rules.md).
+ */
+export function encodeTxAckBody(error: TxAckError | null): Buffer {
+  if (error === null) return Buffer.alloc(0);
+  return Buffer.from(`{"txpk_ack":{"error":"${error}"}}`);
+}
+
+/**
+ * Reads a TX_ACK body, accepting what both servers read the same way: empty,
+ * or `{"txpk_ack":{"error":"NONE"}}`, is success; an error must be one of the
+ * PROTOCOL.TXT codes. Refused (the forms servers disagree on, which a
+ * forwarder must not send): `"error":""`, a txpk_ack without `error` (the
+ * sx1302_hal `warn` form), and any other code such as ChirpStack's QUEUE_FULL.
+ */
+export function decodeTxAckBody(body: Buffer): DecodeTxAckResult {
+  if (body.length === 0) return { ok: true, error: null };
+  const root = parseJsonObject(body.toString('utf8'), 'TX_ACK body');
+  if (!root.ok) return root;
+  const ack = root.value['txpk_ack'];
+  if (!isJsonObject(ack)) return { ok: false, reason: 'txpk_ack missing or not a JSON object' };
+  const error = ack['error'];
+  if (error === undefined) return { ok: false, reason: 'txpk_ack has no error field (TTS reads that as UNKNOWN_ERROR)' };
+  if (error === 'NONE') return { ok: true, error: null };
+  if (error === '') return { ok: false, reason: 'txpk_ack error is "" (TTS reads that as UNKNOWN_ERROR; send no JSON for success)' };
+  if (typeof error === 'string' && (TX_ACK_ERRORS as readonly string[]).includes(error)) {
+    return { ok: true, error: error as TxAckError };
+  }
+  return { ok: false, reason: `txpk_ack error ${show(error)} is not a PROTOCOL.TXT code` };
+}
