@@ -1,0 +1,169 @@
+/**
+ * The simulated concentrator's "virtual air": one JSON object per UDP datagram
+ * (contract in shared/DESIGN.md and issue #2). Pure encode/decode, shared by the
+ * sim, the tests, the demo devices and the benchmark.
+ */
+import type { CodeRate, CrcStatus, RadioParams } from '../types.js';
+
+/** An end device's frame, sent to the sim. Its arrival is the end of reception. */
+export interface AirUplink {
+  op: 'uplink';
+  freqHz: number;
+  radio: RadioParams;
+  rssiDbm: number;
+  snrDb?: number;
+  crc: CrcStatus;
+  payload: Buffer;
+}
+
+/** Subscribes the sender to every emission. */
+export interface AirListen {
+  op: 'listen';
+}
+
+/** The sim's answer to listen: the counter at the moment it answered. */
+export interface AirListening {
+  op: 'listening';
+  countUs: number;
+}
+
+/** Sent by the sim at the moment an emission starts. */
+export interface AirDownlink {
+  op: 'downlink';
+  /** Counter read when the emission started (never copied from the request). */
+  countUs: number;
+  /** Requested counter value, or null for an immediate emission. */
+  targetUs: number | null;
+  freqHz: number;
+  radio: RadioParams;
+  fdevHz?: number;
+  powerDbm: number;
+  invertPolarity: boolean;
+  preambleSymbols: number;
+  noCrc: boolean;
+  payload: Buffer;
+}
+
+/** Any message of the virtual air. */
+export type AirMessage = AirUplink | AirListen | AirListening | AirDownlink;
+
+/** Result of {@link decodeAirMessage}. */
+export type AirDecodeResult = { ok: true; msg: AirMessage } | { ok: false; reason: string };
+
+const CODE_RATES: readonly string[] = ['4/5', '4/6', '4/7', '4/8'];
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+
+/** MHz on the air → whole Hz. */
+const toHz = (mhz: number) => Math.round(mhz * 1e6);
+/** Whole Hz → MHz number for the air (868100000 → 868.1). */
+const toMHz = (hz: number) => hz / 1e6;
+
+function datrText(r: RadioParams): string | number {
+  return r.modulation === 'LORA' ? `SF${r.spreadingFactor}BW${r.bandwidthHz / 1000}` : r.datarateBps;
+}
+
+function parseRadio(modu: unknown, datr: unknown, codr: unknown): RadioParams | string {
+  if (modu === 'FSK') {
+    if (typeof datr !== 'number' || !Number.isInteger(datr) || datr <= 0) return 'FSK datr must be a positive integer (bit/s)';
+    return { modulation: 'FSK', datarateBps: datr };
+  }
+  if (modu !== 'LORA') return `modu must be "LORA" or "FSK", got ${JSON.stringify(modu)}`;
+  const m = typeof datr === 'string' ? /^SF(7|8|9|10|11|12)BW(125|250|500)$/.exec(datr) : null;
+  if (!m) return `LoRa datr must look like "SF7BW125", got ${JSON.stringify(datr)}`;
+  const cr = codr ?? '4/5';
+  if (typeof cr !== 'string' || !CODE_RATES.includes(cr)) return `codr must be one of ${CODE_RATES.join(', ')}`;
+  return {
+    modulation: 'LORA',
+    spreadingFactor: Number(m[1]) as 7,
+    bandwidthHz: (Number(m[2]) * 1000) as 125000,
+    codeRate: cr as CodeRate,
+  };
+}
+
+function num(o: Record<string, unknown>, k: string, dflt?: number): number | string {
+  const v = o[k];
+  if (v === undefined && dflt !== undefined) return dflt;
+  return typeof v === 'number' && Number.isFinite(v) ? v : `${k} must be a number`;
+}
+
+/** Decodes one datagram of the virtual air; never throws. */
+export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
+  let o: unknown;
+  try {
+    o = JSON.parse(buf.toString());
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return { ok: false, reason: 'not a JSON object' };
+  const m = o as Record<string, unknown>;
+  switch (m.op) {
+    case 'listen':
+      return { ok: true, msg: { op: 'listen' } };
+    case 'listening': {
+      const c = num(m, 'count_us');
+      return typeof c === 'string' ? { ok: false, reason: c } : { ok: true, msg: { op: 'listening', countUs: c } };
+    }
+    case 'uplink': {
+      const freq = num(m, 'freq');
+      if (typeof freq === 'string' || freq <= 0) return { ok: false, reason: 'freq must be a positive number (MHz)' };
+      const radio = parseRadio(m.modu, m.datr, m.codr);
+      if (typeof radio === 'string') return { ok: false, reason: radio };
+      const rssi = num(m, 'rssi', -60);
+      if (typeof rssi === 'string') return { ok: false, reason: rssi };
+      const lsnr = num(m, 'lsnr', 10);
+      if (typeof lsnr === 'string') return { ok: false, reason: lsnr };
+      const crc = m.crc ?? 'ok';
+      if (crc !== 'ok' && crc !== 'bad' && crc !== 'none') return { ok: false, reason: 'crc must be ok, bad or none' };
+      if (typeof m.data !== 'string' || !BASE64.test(m.data)) return { ok: false, reason: 'data must be standard base64' };
+      const payload = Buffer.from(m.data, 'base64');
+      if (payload.length > 255) return { ok: false, reason: `payload of ${payload.length} bytes exceeds 255` };
+      const up: AirUplink = { op: 'uplink', freqHz: toHz(freq), radio, rssiDbm: rssi, crc, payload };
+      if (radio.modulation === 'LORA') up.snrDb = lsnr;
+      return { ok: true, msg: up };
+    }
+    case 'downlink': {
+      const count = num(m, 'count_us');
+      const freq = num(m, 'freq');
+      if (typeof count === 'string' || typeof freq === 'string') return { ok: false, reason: 'count_us and freq must be numbers' };
+      const radio = parseRadio(m.modu, m.datr, m.codr);
+      if (typeof radio === 'string') return { ok: false, reason: radio };
+      if (typeof m.data !== 'string') return { ok: false, reason: 'data must be base64' };
+      const dl: AirDownlink = {
+        op: 'downlink', countUs: count, targetUs: typeof m.target_us === 'number' ? m.target_us : null,
+        freqHz: toHz(freq), radio, powerDbm: Number(m.powe), invertPolarity: m.ipol === true,
+        preambleSymbols: Number(m.prea), noCrc: m.ncrc === true, payload: Buffer.from(m.data, 'base64'),
+      };
+      if (typeof m.fdev === 'number') dl.fdevHz = m.fdev;
+      return { ok: true, msg: dl };
+    }
+    default:
+      return { ok: false, reason: `unknown op ${JSON.stringify(m.op)}` };
+  }
+}
+
+/** Encodes a message of the virtual air as its JSON datagram text. */
+export function encodeAirMessage(msg: AirMessage): string {
+  switch (msg.op) {
+    case 'listen':
+      return '{"op":"listen"}';
+    case 'listening':
+      return JSON.stringify({ op: 'listening', count_us: msg.countUs });
+    case 'uplink': {
+      const r = msg.radio;
+      return JSON.stringify({
+        op: 'uplink', freq: toMHz(msg.freqHz), modu: r.modulation, datr: datrText(r),
+        ...(r.modulation === 'LORA' ? { codr: r.codeRate, lsnr: msg.snrDb ?? 0 } : {}),
+        rssi: msg.rssiDbm, crc: msg.crc, data: msg.payload.toString('base64'),
+      });
+    }
+    case 'downlink': {
+      const r = msg.radio;
+      return JSON.stringify({
+        op: 'downlink', count_us: msg.countUs, target_us: msg.targetUs, freq: toMHz(msg.freqHz), modu: r.modulation,
+        datr: datrText(r), ...(r.modulation === 'LORA' ? { codr: r.codeRate } : { fdev: msg.fdevHz ?? 0 }),
+        powe: msg.powerDbm, ipol: msg.invertPolarity, prea: msg.preambleSymbols, ncrc: msg.noCrc,
+        size: msg.payload.length, data: Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.length).toString('base64'),
+      });
+    }
+  }
+}
