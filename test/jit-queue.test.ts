@@ -202,3 +202,29 @@ test('invalid timings and arguments throw ERR_JIT_ARGUMENT', () => {
   assert.throws(() => q.enqueue(NOW, { cls: 'D' as JitClass, countUs: NOW + 1e6, timeOnAirUs: 1, item: '' }), isArgErr);
   assert.throws(() => q.takeDue(0.5), isArgErr);
 });
+
+test('a frame handed over still blocks its slot until its airtime ends (no BUSY radio)', () => {
+  const q = new JitQueue<string>();
+  const target = NOW + 100_000;
+  expectOk(q.enqueue(NOW, req('A', target, 1_150_000)));
+  const { due } = q.takeDue(target - 10_000);
+  assert.equal(due.length, 1);
+  assert.equal(q.size, 0);
+  // While it is on air, a class A frame inside its airtime collides...
+  expectError(q.enqueue(target + 100_000, req('A', target + 500_000)), 'COLLISION_PACKET');
+  // ...and a class C frame is slotted after its end, not at now + ASAP.
+  const now = target + 100_000;
+  const c = expectOk(q.enqueue(now, req('C', 0, 10_000)));
+  assert.ok(c - (target + 1_150_000) > 0, `class C slot ${c} must follow the frame on air (ends ${target + 1_150_000})`);
+});
+
+test('a frame handed over stops blocking once its airtime has ended', () => {
+  const q = new JitQueue<string>();
+  const target = NOW + 100_000;
+  expectOk(q.enqueue(NOW, req('A', target, 50_000)));
+  q.takeDue(target - 10_000);
+  const later = target + 60_000;
+  q.takeDue(later); // prunes the finished frame
+  const r = expectOk(q.enqueue(later, req('C', 0, 10_000)));
+  assert.equal(r, later + 60_000, 'ASAP slot (now + 2·TX_JIT_DELAY) once nothing is on air');
+});

@@ -74,6 +74,13 @@ export class JitQueue<T> {
   readonly timings: Readonly<ResolvedJitTimings>;
   /** Sorted by target, earliest first. */
   private list: JitEntry<T>[] = [];
+  /**
+   * Frames already handed to the radio whose airtime has not ended. They still
+   * block their slot: without this a frame slotted while another is on air is
+   * refused by the radio (PF4 "concentrator is currently emitting" and loses it;
+   * CSD blocks until the end of the running TX, constants.md §10).
+   */
+  private inFlight: JitEntry<T>[] = [];
 
   /** Throws a JitArgumentError (code ERR_JIT_ARGUMENT) for invalid timings. */
   constructor(opts?: Partial<JitTimings>) {
@@ -114,7 +121,7 @@ export class JitQueue<T> {
       return { ok: false, error: 'TOO_EARLY', reason: `target ${countUs} is ${aheadUs} us ahead of now ${nowUs}, limit ${t.txMaxAdvanceUs} us` };
     }
     const entry: JitEntry<T> = { cls: req.cls, countUs, preDelayUs: preUs, postDelayUs: postUs, timeOnAirUs: req.timeOnAirUs, item: req.item };
-    for (const q of this.list) {
+    for (const q of this.obstacles()) {
       if (slotsCollide(entry, q, t)) {
         const beacon = q.cls === 'beacon';
         return {
@@ -144,6 +151,7 @@ export class JitQueue<T> {
       else keep.push(e);
     }
     this.list = keep;
+    this.inFlight = this.inFlight.filter((e) => counterDiffUs(u32(e.countUs + e.postDelayUs), nowUs) >= 0).concat(due);
     return { due, expired };
   }
 
@@ -181,12 +189,17 @@ export class JitQueue<T> {
     const slot: JitSlot = { cls: 'C', countUs: u32(nowUs + t.classCAsapDelayUs), preDelayUs: preUs, postDelayUs: postUs };
     // One pass suffices: queued frames do not overlap, so every frame before
     // q ends before q ends, and a slot moved past q's end clears them too.
-    for (const q of this.list) {
+    for (const q of this.obstacles()) {
       if (slotsCollide(slot, q, t)) {
         slot.countUs = u32(q.countUs + q.postDelayUs + preUs + t.txJitDelayUs + t.txMarginDelayUs);
       }
     }
     return slot.countUs;
+  }
+
+  /** Everything a new frame must not overlap: frames on air (earliest), then queued ones. */
+  private obstacles(): JitEntry<T>[] {
+    return this.inFlight.length ? this.inFlight.concat(this.list) : this.list;
   }
 
   /** Inserts after every frame whose target is not later (signed distance, wrap-safe). */
