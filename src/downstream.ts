@@ -1,0 +1,132 @@
+import type { Logger } from 'pino';
+import { decodePacket, encodePacket, encodeTxAckBody, parsePullRespBody } from './protocol/index.js';
+import type { ServerLink } from './net/server-link.js';
+import { TokenSource } from './net/tokens.js';
+import type { ForwarderStats } from './stats.js';
+import type { TxScheduler } from './tx-scheduler.js';
+
+/** Options of {@link Downstream}. */
+export interface DownstreamOptions {
+  link: ServerLink;
+  gatewayEui: Buffer;
+  keepaliveIntervalS: number;
+  /** Consecutive unacknowledged PULL_DATA before a clean exit; 0 = never. */
+  autoquitThreshold: number;
+  scheduler: TxScheduler;
+  stats: ForwarderStats;
+  log: Logger;
+  /** Called once when autoquit_threshold is reached. */
+  onAutoquit: () => void;
+  tokens?: TokenSource;
+}
+
+/**
+ * The downstream loop: PULL_DATA keepalives (which keep the NAT path open for
+ * the server), PULL_ACK matching, and PULL_RESP → scheduler → TX_ACK.
+ *
+ * TX_ACK policy: every well-formed PULL_RESP gets exactly one TX_ACK: a bare
+ * 12-byte header on success, `{"txpk_ack":{"error":CODE}}` on rejection.
+ * A malformed PULL_RESP (bad JSON, no txpk, a mandatory field missing or
+ * invalid) gets none, as in the reference [PF4, constants.md §4]: no TX_ACK
+ * code means "malformed", and a made-up one is read as UNKNOWN_ERROR by The
+ * Things Stack and dropped by ChirpStack (server-rules.md). It is logged with
+ * its reason and counted (pullRespInvalid).
+ */
+export class Downstream {
+  private readonly tokens: TokenSource;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | null = null;
+  private pullToken: number | null = null;
+  private pullAcked = false;
+  /** Consecutive PULL_DATA without a matching PULL_ACK. */
+  private unacked = 0;
+  private quit = false;
+
+  constructor(private readonly o: DownstreamOptions) {
+    this.tokens = o.tokens ?? new TokenSource();
+    this.log = o.log;
+    o.link.on('down-datagram', (buf: Buffer) => void this.onDatagram(buf));
+    // Open the downlink path as soon as the server name resolves (boot before DNS).
+    o.link.on('resolved', () => {
+      if (this.timer && this.o.stats.counters.pullDataSent === 0) this.keepalive();
+    });
+  }
+
+  /** Sends the first PULL_DATA now, then one every keepalive interval. */
+  start(): void {
+    this.timer = setInterval(() => this.keepalive(), this.o.keepaliveIntervalS * 1000);
+    this.keepalive();
+  }
+
+  /** Stops the keepalives. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private keepalive(): void {
+    const th = this.o.autoquitThreshold;
+    if (th > 0 && this.unacked >= th && !this.quit) {
+      this.quit = true;
+      this.log.warn({ unacked: this.unacked, threshold: th }, 'autoquit: too many PULL_DATA without PULL_ACK');
+      this.o.onAutoquit();
+      return;
+    }
+    const token = this.tokens.next();
+    const sent = this.o.link.sendDown(encodePacket({ type: 'PULL_DATA', token, gatewayEui: this.o.gatewayEui }));
+    if (!sent) {
+      this.log.debug('PULL_DATA not sent: server address not resolved');
+      return;
+    }
+    this.pullToken = token;
+    this.pullAcked = false;
+    this.unacked++;
+    this.o.stats.counters.pullDataSent++;
+  }
+
+  private async onDatagram(buf: Buffer): Promise<void> {
+    const c = this.o.stats.counters;
+    const r = decodePacket(buf);
+    if (!r.ok) {
+      c.downGarbage++;
+      this.log.warn({ reason: r.reason, bytes: buf.length }, 'downstream datagram ignored');
+      return;
+    }
+    const p = r.packet;
+    if (p.type === 'PULL_ACK') {
+      if (p.token === this.pullToken && !this.pullAcked) {
+        this.pullAcked = true;
+        this.unacked = 0;
+        c.pullAckReceived++;
+      } else {
+        c.pullAckIgnored++;
+        this.log.debug({ token: p.token, expected: this.pullToken, duplicate: p.token === this.pullToken }, 'PULL_ACK ignored');
+      }
+      return;
+    }
+    if (p.type !== 'PULL_RESP') {
+      c.downGarbage++;
+      this.log.warn({ type: p.type }, 'unexpected packet type on downstream socket');
+      return;
+    }
+    const parsed = parsePullRespBody(p.body);
+    if (!parsed.ok) {
+      c.pullRespInvalid++;
+      this.log.warn({ token: p.token, reason: parsed.reason }, 'PULL_RESP rejected, no TX_ACK');
+      return;
+    }
+    c.pullRespReceived++;
+    c.pullRespBytes += buf.length;
+    for (const w of parsed.request.warnings) this.log.warn({ token: p.token, warning: w }, 'PULL_RESP accepted with a warning');
+    let error;
+    try {
+      error = await this.o.scheduler.schedule(parsed.request, p.token);
+    } catch (err) {
+      // A radio fault while reading the counter: the request is lost; tell the server.
+      this.log.error({ token: p.token, err: (err as Error).message }, 'downlink could not be scheduled');
+      error = 'COLLISION_PACKET' as const;
+    }
+    const ack = encodePacket({ type: 'TX_ACK', token: p.token, gatewayEui: this.o.gatewayEui, body: encodeTxAckBody(error) });
+    if (this.o.link.sendDown(ack)) c.txAckSent++;
+  }
+}

@@ -1,0 +1,141 @@
+import type { TxAckError } from './protocol/tx-ack-error.js';
+import { TX_ACK_ERRORS } from './protocol/tx-ack-error.js';
+
+/** Every counter the forwarder keeps; all cumulative since start. */
+export interface CounterSet {
+  /** Upstream: RF packets fetched from the concentrator. */
+  rxnb: number;
+  rxok: number;
+  rxBad: number;
+  rxNoCrc: number;
+  /** Packets forwarded in a PUSH_DATA. */
+  rxfw: number;
+  /** Packets not forwarded because of forward_crc_* rules. */
+  rxFiltered: number;
+  /** Packets not forwarded because the server was unreachable (unresolved). */
+  rxLost: number;
+  rxPayloadBytes: number;
+  pushDataSent: number;
+  pushDataBytes: number;
+  pushAckReceived: number;
+  /** PUSH_ACKs with an unknown, late or duplicate token. */
+  pushAckIgnored: number;
+  /** Stat objects sent. */
+  statSent: number;
+  /** Downstream. */
+  pullDataSent: number;
+  pullAckReceived: number;
+  pullAckIgnored: number;
+  /** Well-formed PULL_RESPs (the stat `dwnb`). */
+  pullRespReceived: number;
+  pullRespBytes: number;
+  /** PULL_RESPs rejected before scheduling because they were malformed. */
+  pullRespInvalid: number;
+  /** Datagrams on the downstream socket that were not valid protocol packets. */
+  downGarbage: number;
+  txAckSent: number;
+  /** Requests that reached the JIT queue. */
+  txRequested: number;
+  /** Frames handed to the concentrator successfully (the stat `txnb`). */
+  txSent: number;
+  txBytes: number;
+  /** Concentrator refused a frame at hand-over. */
+  txFailed: number;
+  /** Frames whose time had passed when their turn came. */
+  txExpired: number;
+  /** Upstream datagrams that were not valid protocol packets. */
+  upGarbage: number;
+}
+
+function zeroCounters(): CounterSet {
+  return {
+    rxnb: 0, rxok: 0, rxBad: 0, rxNoCrc: 0, rxfw: 0, rxFiltered: 0, rxLost: 0, rxPayloadBytes: 0,
+    pushDataSent: 0, pushDataBytes: 0, pushAckReceived: 0, pushAckIgnored: 0, statSent: 0,
+    pullDataSent: 0, pullAckReceived: 0, pullAckIgnored: 0, pullRespReceived: 0, pullRespBytes: 0,
+    pullRespInvalid: 0, downGarbage: 0, txAckSent: 0, txRequested: 0, txSent: 0, txBytes: 0,
+    txFailed: 0, txExpired: 0, upGarbage: 0,
+  };
+}
+
+/** Percentile of a sorted array (nearest rank). */
+function percentile(sorted: Float64Array, p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? null;
+}
+
+/** Cap on latency samples kept per interval (memory bound at 8 bytes each). */
+const MAX_LATENCY_SAMPLES = 1 << 18;
+
+/** One interval's report: what the stat object and the periodic log entry are made from. */
+export interface StatsReport {
+  /** Counters accumulated during the interval. */
+  interval: CounterSet;
+  /** Counters since start. */
+  total: CounterSet;
+  /** % of PUSH_DATA acknowledged in the interval (0 when none was sent). */
+  ackrPercent: number;
+  /** % of PULL_DATA acknowledged in the interval. */
+  pullAckPercent: number;
+  /** Cumulative TX_ACK error counts since start, per code. */
+  rejected: Record<TxAckError, number>;
+  /** Uplink latency, concentrator receive stamp to PUSH_DATA handed to the socket, µs. */
+  uplinkLatencyUs: { count: number; p50: number | null; p99: number | null; max: number | null };
+}
+
+/**
+ * Counters of the whole forwarder. Loops increment `counters`; every
+ * stat_interval `report()` returns the interval's deltas and totals.
+ */
+export class ForwarderStats {
+  /** Cumulative counters, incremented in place by the loops. */
+  readonly counters: CounterSet = zeroCounters();
+  /** Cumulative rejections per TX_ACK error code. */
+  readonly rejected: Record<TxAckError, number> = Object.fromEntries(
+    TX_ACK_ERRORS.map((e) => [e, 0]),
+  ) as Record<TxAckError, number>;
+  private last: CounterSet = zeroCounters();
+  private latency = new Float64Array(1024);
+  private latencyCount = 0;
+
+  /** Records one uplink's receive-to-send latency, µs. */
+  recordUplinkLatency(us: number): void {
+    if (this.latencyCount >= MAX_LATENCY_SAMPLES) return;
+    if (this.latencyCount === this.latency.length) {
+      const bigger = new Float64Array(this.latency.length * 2);
+      bigger.set(this.latency);
+      this.latency = bigger;
+    }
+    this.latency[this.latencyCount++] = us;
+  }
+
+  /** Records a TX_ACK error sent to the server. */
+  recordRejection(error: TxAckError): void {
+    this.rejected[error]++;
+  }
+
+  /** Closes the interval: returns its report and starts a new one. */
+  report(): StatsReport {
+    const total = { ...this.counters };
+    const interval = zeroCounters();
+    for (const k of Object.keys(total) as (keyof CounterSet)[]) interval[k] = total[k] - this.last[k];
+    this.last = total;
+    const samples = this.latency.subarray(0, this.latencyCount).sort();
+    const uplinkLatencyUs = {
+      count: samples.length,
+      p50: percentile(samples, 50),
+      p99: percentile(samples, 99),
+      max: samples.length ? (samples[samples.length - 1] ?? null) : null,
+    };
+    this.latencyCount = 0;
+    const pct = (num: number, den: number) => (den > 0 ? Math.round((1000 * num) / den) / 10 : 0);
+    return {
+      interval,
+      total,
+      ackrPercent: pct(interval.pushAckReceived, interval.pushDataSent),
+      pullAckPercent: pct(interval.pullAckReceived, interval.pullDataSent),
+      rejected: { ...this.rejected },
+      uplinkLatencyUs,
+    };
+  }
+}

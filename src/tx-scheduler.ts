@@ -1,0 +1,154 @@
+import type { Logger } from 'pino';
+import type { BoardConfig, Concentrator, TxPacket } from '../hal/index.js';
+import { timeOnAirUs } from '../hal/index.js';
+import { JitQueue, type JitClass } from './jit/index.js';
+import type { TxRequest } from './protocol/index.js';
+import type { TxAckError } from './protocol/tx-ack-error.js';
+import type { ForwarderStats } from './stats.js';
+import { choosePower } from './tx-power.js';
+
+/** Options of {@link TxScheduler}. */
+export interface TxSchedulerOptions {
+  concentrator: Concentrator;
+  board: BoardConfig;
+  stats: ForwarderStats;
+  log: Logger;
+  /** True once a valid GPS time reference exists (the GPS issue); until then tmms is GPS_UNLOCKED. */
+  gpsLocked?: () => boolean;
+}
+
+/**
+ * Turns accepted PULL_RESP requests into radio frames: checks them against
+ * the board (TX_FREQ, TX_POWER, GPS_UNLOCKED), queues them in the JIT queue,
+ * and hands each to the concentrator TX_JIT_DELAY ahead of its time. The
+ * concentrator then emits at the exact counter value.
+ *
+ * The JIT queue itself is pure; this class owns its one timer.
+ */
+export class TxScheduler {
+  readonly jit = new JitQueue<TxPacket>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(private readonly o: TxSchedulerOptions) {
+    this.log = o.log;
+  }
+
+  /**
+   * Validates and queues one request; resolves to null when it was accepted
+   * (TX_ACK success) or to the TX_ACK error code.
+   */
+  async schedule(req: TxRequest, token: number): Promise<TxAckError | null> {
+    const reject = (error: TxAckError, reason: string): TxAckError => {
+      this.o.stats.recordRejection(error);
+      this.log.warn({ token, error, reason }, 'downlink rejected');
+      return error;
+    };
+    if (req.timing.kind === 'tmms' && !(this.o.gpsLocked?.() ?? false)) {
+      return reject('GPS_UNLOCKED', 'tmms requested but no valid GPS time reference');
+    }
+    const radio = this.o.board.radios[req.rfChain];
+    if (!radio || !radio.enable || !radio.txEnable) {
+      return reject('TX_FREQ', `rfch ${req.rfChain} is not a TX-enabled RF chain`);
+    }
+    if (req.freqHz < radio.txFreqMinHz || req.freqHz > radio.txFreqMaxHz) {
+      return reject('TX_FREQ', `${req.freqHz} Hz outside rfch ${req.rfChain} TX range [${radio.txFreqMinHz}, ${radio.txFreqMaxHz}]`);
+    }
+    // PF4: powe absent means 0 dBm, and the antenna gain is only subtracted from a given powe.
+    const requested = req.powerDbm === undefined ? 0 : req.powerDbm - this.o.board.antennaGainDbi;
+    const power = choosePower(this.o.board.txLut, requested);
+    if (!power.ok) return reject('TX_POWER', power.reason);
+    if (!power.exact) {
+      this.log.warn({ token, requestedDbm: requested, usedDbm: power.powerDbm }, 'TX power not in gain table, using the closest lower');
+    }
+    const packet: TxPacket = {
+      mode: 'timestamped',
+      countUs: req.timing.kind === 'tmst' ? req.timing.countUs : 0,
+      freqHz: req.freqHz,
+      rfChain: req.rfChain,
+      powerDbm: power.powerDbm,
+      radio: req.radio,
+      fdevHz: req.fdevHz,
+      invertPolarity: req.invertPolarity,
+      preambleSymbols: req.preambleSymbols,
+      noCrc: req.noCrc,
+      noHeader: false,
+      payload: req.payload,
+    };
+    const toa = timeOnAirUs({
+      radio: req.radio,
+      payloadSize: req.payload.length,
+      preambleSymbols: req.preambleSymbols,
+      noCrc: req.noCrc,
+      noHeader: false,
+    });
+    const cls: JitClass = req.timing.kind === 'immediate' ? 'C' : req.timing.kind === 'tmms' ? 'B' : 'A';
+    const now = await this.o.concentrator.counterUs();
+    this.o.stats.counters.txRequested++;
+    const r = this.jit.enqueue(now, { cls, countUs: packet.countUs, timeOnAirUs: toa, item: packet });
+    if (!r.ok) return reject(r.error, r.reason);
+    packet.countUs = r.countUs;
+    this.log.info(
+      { token, class: cls, countUs: r.countUs, inUs: (r.countUs - now) | 0, freqHz: packet.freqHz, powerDbm: packet.powerDbm, size: packet.payload.length, toaUs: toa },
+      'downlink scheduled',
+    );
+    this.arm(now);
+    return null;
+  }
+
+  /** Cancels the timer; queued frames are dropped. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** (Re)arms the single timer for the queue's next hand-over time. */
+  private arm(nowUs: number): void {
+    if (this.stopped) return;
+    const inUs = this.jit.nextWakeInUs(nowUs);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (inUs === null) return;
+    this.timer = setTimeout(() => void this.service(), Math.max(0, Math.ceil(inUs / 1000)));
+  }
+
+  private async service(): Promise<void> {
+    this.timer = null;
+    let now: number;
+    try {
+      now = await this.o.concentrator.counterUs();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'counter read failed; retrying');
+      this.timer = setTimeout(() => void this.service(), 1);
+      return;
+    }
+    const { due, expired } = this.jit.takeDue(now);
+    const c = this.o.stats.counters;
+    for (const e of expired) {
+      c.txExpired++;
+      this.log.warn({ countUs: e.countUs, lateUs: (now - e.countUs) | 0 }, 'downlink dropped: its time passed before hand-over');
+    }
+    for (const e of due) await this.handOver(e.item);
+    this.arm(await this.o.concentrator.counterUs().catch(() => now));
+  }
+
+  private async handOver(p: TxPacket): Promise<void> {
+    const c = this.o.stats.counters;
+    try {
+      const r = await this.o.concentrator.send(p);
+      if (r.ok) {
+        c.txSent++;
+        c.txBytes += p.payload.length;
+        this.log.debug({ countUs: p.countUs, freqHz: p.freqHz }, 'downlink handed to concentrator');
+      } else {
+        c.txFailed++;
+        this.log.warn({ countUs: p.countUs, error: r.error, detail: r.detail }, 'concentrator refused downlink');
+      }
+    } catch (err) {
+      c.txFailed++;
+      this.log.error({ countUs: p.countUs, err: (err as Error).message, code: (err as { code?: string }).code }, 'downlink hand-over failed');
+    }
+  }
+}
