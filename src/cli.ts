@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { checkConfig, runForwarder, StartupError, type AppArgs } from './app.js';
+import type { RadioKind } from './config/index.js';
+import type { LogFormat } from './log.js';
+
+/** Usage errors exit like config errors: the command line is configuration. */
+const EXIT_USAGE = 2;
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Maps parsed CLI options onto the app's arguments. */
+function toArgs(a: Record<string, unknown>): AppArgs {
+  return {
+    config: a.config as string,
+    localConfig: a['local-config'] as string | undefined,
+    logLevel: a['log-level'] as string | undefined,
+    logFormat: a['log-format'] as LogFormat | undefined,
+    overrides: {
+      radio: a.radio as RadioKind | undefined,
+      serverAddress: a.server as string | undefined,
+      portUp: a['port-up'] as number | undefined,
+      portDown: a['port-down'] as number | undefined,
+      gatewayId: a['gateway-id'] as string | undefined,
+    },
+  };
+}
+
+/** Runs a command, turning StartupError into its one line and exit code. */
+async function guarded(fn: () => number | Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (err) {
+    if (err instanceof StartupError) {
+      process.stderr.write(`pktfwd: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('pktfwd')
+  .usage('$0 [run|check-config] [options]\n\nLoRa gateway packet forwarder (Semtech UDP protocol v2).')
+  .option('config', { alias: 'c', type: 'string', default: 'global_conf.json', describe: 'Semtech global_conf.json' })
+  .option('local-config', { type: 'string', describe: 'local_conf.json overriding it (default: beside --config, if present)' })
+  .option('radio', { choices: ['sim', 'sx127x', 'sx1301'] as const, describe: 'radio to drive (overrides gateway_conf.radio)' })
+  .option('server', { type: 'string', describe: 'network server host name or IP (overrides server_address)' })
+  .option('port-up', { type: 'number', describe: 'server upstream UDP port (overrides serv_port_up)' })
+  .option('port-down', { type: 'number', describe: 'server downstream UDP port (overrides serv_port_down)' })
+  .option('gateway-id', { type: 'string', describe: 'gateway EUI, 16 hex digits (overrides gateway_ID)' })
+  .option('log-level', { choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' })
+  .option('log-format', { choices: ['json', 'pretty'] as const, describe: 'default: pretty on a terminal, JSON lines otherwise' })
+  .command(['run', '$0'], 'run the forwarder', {}, (a) => guarded(() => runForwarder(toArgs(a))))
+  .command('check-config', 'print the effective merged config, or the first error (exit 2)', {}, (a) =>
+    guarded(() => checkConfig(toArgs(a))),
+  )
+  .strict()
+  .version(pkg.version)
+  .help()
+  .fail((msg, err, y) => {
+    if (err) throw err;
+    process.stderr.write(`pktfwd: ${msg}\n`);
+    y.showHelp('error');
+    process.exit(EXIT_USAGE);
+  })
+  .parseAsync();

@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo`: the whole path on loopback. A network-server stand-in, the
+ * forwarder with the simulated concentrator, and simulated end devices that
+ * talk through the virtual air. Prints a live summary and the stats reports.
+ */
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { SimConcentrator } from '../../hal/index.js';
+import { loadConfig } from '../config/index.js';
+import { Forwarder } from '../forwarder.js';
+import { createLogger } from '../log.js';
+import type { StatsReport } from '../stats.js';
+import { SimulatedDevices, makeFrame, parseFrame, type HeardDownlink } from './devices.js';
+import { NetworkServerStandIn, type PushEvent, type TxAckEvent } from './network-server.js';
+
+const argv = await yargs(hideBin(process.argv))
+  .scriptName('npm run demo --')
+  .option('duration', { type: 'number', default: 0, describe: 'stop after this many seconds (0 = until Ctrl-C)' })
+  .option('devices', { type: 'number', default: 4, describe: 'number of simulated end devices' })
+  .option('interval', { type: 'number', default: 3, describe: 'seconds between uplinks of one device' })
+  .option('stat-interval', { type: 'number', default: 10, describe: 'forwarder stat_interval, s' })
+  .option('verbose', { type: 'boolean', default: false, describe: 'show the forwarder log (info level)' })
+  .strict()
+  .help()
+  .parseAsync();
+
+const t0 = performance.now();
+const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+const say = (s: string) => process.stdout.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${s}\n`);
+
+// 1. The network-server stand-in on an ephemeral loopback port.
+const ns = new NetworkServerStandIn();
+const nsPort = await ns.start();
+
+// 2. The forwarder: the shipped EU868 global_conf.json, pointed at the stand-in.
+const confPath = fileURLToPath(new URL('../../../global_conf.json', import.meta.url));
+const { config } = loadConfig({
+  globalPath: confPath,
+  localPath: '/nonexistent/local_conf.json',
+  overrides: { radio: 'sim', serverAddress: '127.0.0.1', portUp: nsPort, portDown: nsPort },
+});
+config.gateway.statIntervalS = argv['stat-interval'];
+config.gateway.keepaliveIntervalS = 5;
+config.sim.airPort = 0;
+const log = createLogger({ level: argv.verbose ? 'info' : 'warn', format: 'pretty' });
+const sim = new SimConcentrator({
+  board: config.board, airAddress: '127.0.0.1', airPort: 0, counterStartUs: config.sim.counterStartUs, log: log.child({ module: 'sim' }),
+});
+const fwd = new Forwarder({ config, concentrator: sim, log });
+await fwd.start();
+
+// 3. End devices on the multi-SF channels of the plan.
+const freqsMHz = config.board.multiSfChannels
+  .filter((c) => c.enable)
+  .map((c) => (config.board.radios[c.radio]!.freqHz + c.ifHz) / 1e6);
+const devices = new SimulatedDevices({ airPort: sim.airPortBound, count: argv.devices, freqsMHz });
+await devices.start();
+
+say(`network server stand-in on 127.0.0.1:${nsPort}; forwarder ${config.gateway.gatewayId} on the simulated EU868 concentrator (air port ${sim.airPortBound})`);
+say(`${argv.devices} devices send every ${argv.interval}s; the server answers every 2nd uplink in RX1 (tmst + 1 s), RX2 (tmst + 2 s, 869.525 MHz SF12) if RX1 is refused`);
+
+// 4. The server's Class A logic: RX1 on the uplink's channel, RX2 as the fallback on an error TX_ACK.
+const pending = new Map<number, { devAddr: number; fcnt: number; rx2: () => void; window: string }>();
+let downlinksHeard = 0;
+const errors: number[] = [];
+ns.on('push', (e: PushEvent) => {
+  for (const rx of e.rxpk) {
+    const f = parseFrame(Buffer.from(rx.data, 'base64'));
+    if (!f) continue;
+    say(`↑ ${hex(f.devAddr)} fcnt ${f.fcnt}  ${rx.freq.toFixed(1)} MHz ${rx.datr}  rssi ${rx.rssi} dBm snr ${rx.lsnr} dB  tmst ${rx.tmst}`);
+    if (f.fcnt % 2 !== 0) continue;
+    const data = makeFrame(0x60, f.devAddr, f.fcnt, Buffer.from('ok')).toString('base64');
+    const base = { imme: false, rfch: 0, powe: 14, modu: 'LORA', codr: '4/5', ipol: true, size: 11, data } as const;
+    const rx2 = () => {
+      const token = ns.sendPullResp({ ...base, tmst: (rx.tmst + 2_000_000) >>> 0, freq: 869.525, datr: 'SF12BW125' });
+      pending.set(token, { devAddr: f.devAddr, fcnt: f.fcnt, rx2: () => undefined, window: 'RX2' });
+    };
+    const token = ns.sendPullResp({ ...base, tmst: (rx.tmst + 1_000_000) >>> 0, freq: rx.freq, datr: String(rx.datr) });
+    pending.set(token, { devAddr: f.devAddr, fcnt: f.fcnt, rx2, window: 'RX1' });
+  }
+});
+ns.on('txack', (a: TxAckEvent) => {
+  const p = pending.get(a.token);
+  if (!p) return;
+  pending.delete(a.token);
+  if (a.error === null) say(`  server: ${p.window} downlink for ${hex(p.devAddr)} accepted by the gateway (TX_ACK OK)`);
+  else {
+    say(`  server: ${p.window} downlink for ${hex(p.devAddr)} refused: ${a.error}${p.window === 'RX1' ? ', trying RX2' : ''}`);
+    p.rx2();
+  }
+});
+devices.on('downlink', (d: HeardDownlink) => {
+  downlinksHeard++;
+  if (d.errorUs !== null) errors.push(d.errorUs);
+  say(`↓ ${hex(d.devAddr)} heard its downlink on ${d.freqMHz} MHz ${d.datr}: emitted ${d.errorUs} µs from the target counter ${d.targetUs}`);
+});
+fwd.on('report', (r: StatsReport) => {
+  const i = r.interval;
+  const lat = r.uplinkLatencyUs;
+  const rej = Object.entries(r.rejected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  say(`── stats (last ${config.gateway.statIntervalS}s) ──`);
+  say(`   upstream:   ${i.rxnb} received, ${i.rxok} CRC ok, ${i.rxfw} forwarded in ${i.pushDataSent} PUSH_DATA, ${r.ackrPercent}% acked; latency p50 ${lat.p50 ?? '-'} µs p99 ${lat.p99 ?? '-'} µs`);
+  say(`   downstream: ${i.pullDataSent} PULL_DATA (${r.pullAckPercent}% acked), ${i.pullRespReceived} PULL_RESP, ${i.txSent} emitted, rejected since start: ${rej}`);
+});
+
+// 5. Traffic, then a clean stop.
+const timers = devices.devices.map((_, i) =>
+  setTimeout(() => {
+    devices.uplink(i);
+    timers[i] = setInterval(() => devices.uplink(i), argv.interval * 1000);
+  }, 300 + (i * argv.interval * 1000) / argv.devices),
+);
+
+let stopping = false;
+async function stop(why: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const t of timers) clearInterval(t);
+  fwd.report();
+  await new Promise((r) => setTimeout(r, 100));
+  await fwd.stop();
+  devices.stop();
+  ns.stop();
+  const abs = errors.map(Math.abs).sort((a, b) => a - b);
+  say(`stopped (${why}). Server saw ${ns.counts.rxpk} uplinks; devices heard ${downlinksHeard} downlinks` +
+    (abs.length ? `, |emission − target| median ${abs[Math.floor(abs.length / 2)]} µs, max ${abs[abs.length - 1]} µs` : ''));
+  log.flush();
+}
+process.once('SIGINT', () => void stop('Ctrl-C'));
+process.once('SIGTERM', () => void stop('SIGTERM'));
+if (argv.duration > 0) setTimeout(() => void stop(`--duration ${argv.duration}`), argv.duration * 1000);

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
+import { SHIPPED_CONF, waitFor } from './helpers/harness.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const shipped = () => JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
+
+function writeConf(doc: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-cli-'));
+  const file = join(dir, 'global_conf.json');
+  writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
+  return file;
+}
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 15_000 });
+}
+
+describe('pktfwd CLI', () => {
+  test('--version prints the package version', () => {
+    const r = run(['--version']);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.trim(), '0.1.0');
+  });
+
+  test('--help lists the commands and options', () => {
+    const r = run(['--help']);
+    assert.equal(r.status, 0);
+    for (const s of ['check-config', '--radio', '--server', '--gateway-id', '--log-format']) assert.ok(r.stdout.includes(s), s);
+  });
+
+  test('check-config prints the merged config of the shipped file', () => {
+    const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF)]);
+    assert.equal(r.status, 0, r.stderr);
+    const merged = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
+    assert.equal(merged.gateway_conf?.gateway_ID, 'AA555A0000000000');
+    assert.doesNotMatch(r.stderr, /warning/);
+  });
+
+  test('check-config applies overrides', () => {
+    const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF), '--server', 'eu1.cloud.thethings.network', '--port-up', '1700']);
+    assert.equal(r.status, 0, r.stderr);
+    const merged = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
+    assert.equal(merged.gateway_conf?.server_address, 'eu1.cloud.thethings.network');
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['unparsable JSON', '{"gateway_conf": {', /global_conf\.json/],
+    ['gateway_ID not 16 hex digits', { ...shipped(), gateway_conf: { ...shipped().gateway_conf, gateway_ID: 'xyz' } }, /gateway_conf\.gateway_ID/],
+    ['port out of range', { ...shipped(), gateway_conf: { ...shipped().gateway_conf, serv_port_up: 70000 } }, /gateway_conf\.serv_port_up/],
+  ];
+  for (const [name, doc, re] of bad) {
+    test(`bad config (${name}) exits 2 with one line naming the key`, () => {
+      for (const cmd of ['check-config', 'run']) {
+        const r = run([cmd, '--config', writeConf(doc)]);
+        assert.equal(r.status, 2, `${cmd}: ${r.stderr}`);
+        const lines = r.stderr.trim().split('\n');
+        assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+        assert.match(lines[0]!, re);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      }
+    });
+  }
+
+  test('a missing config file exits 2 naming it', () => {
+    const r = run(['run', '--config', '/nonexistent/global_conf.json']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /\/nonexistent\/global_conf\.json/);
+  });
+
+  test('--gateway-id override is validated like the key', () => {
+    const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF), '--gateway-id', '12']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /gateway-id/);
+  });
+
+  test('radios not built yet exit 2 with a clear message', () => {
+    for (const radio of ['sx127x', 'sx1301']) {
+      const r = run(['run', '--config', fileURLToPath(SHIPPED_CONF), '--radio', radio]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /not built yet/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+  });
+
+  test('run: connects to the server, logs JSON lines, and exits 0 on SIGTERM', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const pushes: PushEvent[] = [];
+    ns.on('push', (e: PushEvent) => pushes.push(e));
+    const doc = shipped();
+    doc.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
+    const child = spawn(process.execPath, [CLI, 'run', '--config', writeConf(doc), '--server', '127.0.0.1', '--port-up', String(port), '--port-down', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => ns.counts.pull > 0, 8000, 'PULL_DATA from the child');
+      await waitFor(() => out.includes('"msg":"forwarder started"'), 3000, 'started line');
+      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.ok(lines.some((l) => l.msg === 'forwarder started'), 'JSON log lines when not on a terminal');
+      const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exit, 0);
+      assert.match(out, /forwarder stopped/);
+    } finally {
+      child.kill('SIGKILL');
+      ns.stop();
+    }
+  });
+});
