@@ -1,0 +1,164 @@
+/**
+ * `npm run bench`: the full path, virtual air → sim → forwarder → UDP server
+ * on loopback, with the forwarder as a separate process (the real CLI) so its
+ * CPU time and memory are its own.
+ *
+ * Measures, per run: the highest uplink rate of a ladder delivered with zero
+ * loss, uplink latency (sim receive stamp → PUSH_DATA handed to the socket,
+ * measured by the forwarder on the concentrator counter and read from its
+ * stats report), CPU seconds per 1,000 uplinks, peak RSS, and the
+ * distribution of (count_us − target_us) of scheduled downlinks while
+ * uplinks flow. Prints medians over --runs runs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
+import { AirLoad, freePort, median, pct, procCpuSeconds, procPeakRssMiB } from './util.js';
+
+const argv = await yargs(hideBin(process.argv))
+  .option('runs', { type: 'number', default: 3 })
+  .option('rates', { type: 'string', default: '2000,5000,8000,12000', describe: 'uplink rates to try, per second' })
+  .option('phase-s', { type: 'number', default: 4, describe: 'seconds per rate' })
+  .option('downlinks', { type: 'number', default: 2000 })
+  .option('downlink-uplink-rate', { type: 'number', default: 2000, describe: 'uplinks/s flowing during the downlink phase' })
+  .strict()
+  .parseAsync();
+
+const ROOT = new URL('../../', import.meta.url);
+const CLI = fileURLToPath(new URL('dist/src/cli.js', ROOT));
+const rates = argv.rates.split(',').map(Number);
+
+interface Report { upstream: { rxnb: number; rxfw: number; latencyUs: { count: number; p50: number | null; p99: number | null } } }
+
+/** Starts the forwarder CLI on a temp config; collects its stats reports from stdout. */
+async function startForwarder(nsPort: number, airPort: number): Promise<{ child: ChildProcess; reports: Report[] }> {
+  const conf = JSON.parse(readFileSync(new URL('global_conf.json', ROOT), 'utf8')) as Record<string, Record<string, unknown>>;
+  conf.gateway_conf = { ...conf.gateway_conf, server_address: '127.0.0.1', serv_port_up: nsPort, serv_port_down: nsPort, stat_interval: 3600, keepalive_interval: 5 };
+  conf.sim_conf = { air_address: '127.0.0.1', air_port: airPort };
+  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-bench-'));
+  writeFileSync(join(dir, 'global_conf.json'), JSON.stringify(conf));
+  const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--log-format', 'json', '--log-level', 'info'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const reports: Report[] = [];
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.includes('"stats report"')) reports.push((JSON.parse(line) as { report: Report }).report);
+    }
+  });
+  return { child, reports };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends SIGUSR1 and waits for the report it triggers. */
+async function snapshot(child: ChildProcess, reports: Report[]): Promise<Report> {
+  const n = reports.length;
+  child.kill('SIGUSR1');
+  for (let i = 0; i < 200 && reports.length === n; i++) await sleep(10);
+  if (reports.length === n) throw new Error('no stats report from the forwarder');
+  return reports[reports.length - 1]!;
+}
+
+interface RunResult {
+  ladder: { rate: number; sent: number; received: number; p50: number | null; p99: number | null; cpuPer1000: number }[];
+  peakRssMiB: number;
+  downlinkErrors: number[];
+  downlinkRejected: number;
+}
+
+async function oneRun(run: number): Promise<RunResult> {
+  const ns = new NetworkServerStandIn();
+  const nsPort = await ns.start();
+  const airPort = await freePort();
+  const { child, reports } = await startForwarder(nsPort, airPort);
+  const seen = new Set<string>();
+  ns.on('push', (e: PushEvent) => {
+    for (const r of e.rxpk) seen.add(r.data);
+  });
+  const air = new AirLoad(airPort);
+  await air.start();
+  for (let i = 0; i < 500 && ns.counts.pull === 0; i++) await sleep(10);
+  await air.waitListening();
+
+  const ladder: RunResult['ladder'] = [];
+  for (const rate of rates) {
+    await snapshot(child, reports);
+    const cpu0 = procCpuSeconds(child.pid!);
+    const tags = await air.uplinks(rate, argv['phase-s'] * 1000, `r${run}-${rate}`);
+    await sleep(1000); // drain
+    const cpu1 = procCpuSeconds(child.pid!);
+    const rep = await snapshot(child, reports);
+    const received = tags.filter((t) => seen.has(t)).length;
+    ladder.push({
+      rate, sent: tags.length, received,
+      p50: rep.upstream.latencyUs.p50, p99: rep.upstream.latencyUs.p99,
+      cpuPer1000: ((cpu1 - cpu0) / tags.length) * 1000,
+    });
+    process.stderr.write(`run ${run}: ${rate}/s sent ${tags.length} received ${received} p99 ${rep.upstream.latencyUs.p99} µs\n`);
+  }
+
+  // Downlinks while uplinks flow: the server answers uplinks with a tmst + 1 s FSK downlink
+  // whenever that slot is clear of the previous one (the JIT queue needs 32.5 ms + airtime between frames).
+  let lastTarget: number | null = null;
+  let rejected = 0;
+  ns.on('push', (e: PushEvent) => {
+    for (const r of e.rxpk) {
+      const target = (r.tmst + 1_000_000) >>> 0;
+      if (lastTarget !== null && ((target - lastTarget) | 0) < 40_000) continue;
+      lastTarget = target;
+      ns.sendPullResp({ imme: false, tmst: target, freq: 869.525, rfch: 0, powe: 14, modu: 'FSK', datr: 50000, fdev: 25000, size: 4, data: 'AQIDBA==' });
+    }
+  });
+  ns.on('txack', (a: { error: string | null }) => {
+    if (a.error) rejected++;
+  });
+  air.downlinkErrors.length = 0;
+  const stopLoad = air.background(argv['downlink-uplink-rate'], `r${run}-dl`);
+  while (air.downlinkErrors.length < argv.downlinks) await sleep(200);
+  stopLoad();
+  const peakRssMiB = procPeakRssMiB(child.pid!);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  air.stop();
+  ns.stop();
+  return { ladder, peakRssMiB, downlinkErrors: air.downlinkErrors.slice(0, argv.downlinks), downlinkRejected: rejected };
+}
+
+const results: RunResult[] = [];
+for (let i = 1; i <= argv.runs; i++) results.push(await oneRun(i));
+
+const fmt = (x: number | null, d = 0) => (x === null || Number.isNaN(x) ? '-' : x.toFixed(d));
+const lines: string[] = [];
+lines.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}; medians over ${argv.runs} runs`);
+lines.push('');
+lines.push('| uplinks/s offered | delivered (median) | lost | latency p50 µs | latency p99 µs | CPU s / 1000 uplinks |');
+lines.push('|---:|---:|---:|---:|---:|---:|');
+for (const [k, rate] of rates.entries()) {
+  const rows = results.map((r) => r.ladder[k]!);
+  const sent = median(rows.map((r) => r.sent));
+  const rec = median(rows.map((r) => r.received));
+  const lostMax = Math.max(...rows.map((r) => r.sent - r.received));
+  lines.push(`| ${rate} | ${rec} / ${sent} | ${lostMax === 0 ? '0' : `up to ${lostMax}`} | ${fmt(median(rows.map((r) => r.p50 ?? NaN)))} | ${fmt(median(rows.map((r) => r.p99 ?? NaN)))} | ${fmt(median(rows.map((r) => r.cpuPer1000)), 3)} |`);
+}
+const zeroLoss = results.map((r) => Math.max(0, ...r.ladder.filter((l) => l.received === l.sent).map((l) => l.rate)));
+lines.push('');
+lines.push(`highest offered rate with zero loss in every run: ${Math.min(...zeroLoss)} uplinks/s (per run: ${zeroLoss.join(', ')})`);
+lines.push(`peak RSS of the forwarder: ${fmt(median(results.map((r) => r.peakRssMiB)), 1)} MiB (median of runs)`);
+const errs = results.map((r) => r.downlinkErrors.map(Math.abs).sort((a, b) => a - b));
+lines.push(`downlinks: ${errs.map((e) => e.length).join(' + ')} emissions while ${argv['downlink-uplink-rate']} uplinks/s flowed; TX_ACK errors: ${results.map((r) => r.downlinkRejected).join(', ')}`);
+lines.push(`|count_us − target_us|: p50 ${fmt(median(errs.map((e) => pct(e, 50))))} µs, p99 ${fmt(median(errs.map((e) => pct(e, 99))))} µs, max ${fmt(median(errs.map((e) => e[e.length - 1] ?? NaN)))} µs (medians of runs)`);
+const signed = results.flatMap((r) => r.downlinkErrors);
+lines.push(`signed error range over all runs: ${Math.min(...signed)} .. ${Math.max(...signed)} µs`);
+process.stdout.write(`${lines.join('\n')}\n`);
