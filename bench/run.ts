@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
-import { AirLoad, freePort, median, pct, procCpuSeconds, procPeakRssMiB } from './util.js';
+import { AirLoad, freePort, median, pct, procCpuSeconds, procPeakRssMiB, spinGapsUs } from './util.js';
 
 const argv = await yargs(hideBin(process.argv))
   .option('runs', { type: 'number', default: 3 })
@@ -136,6 +136,8 @@ async function oneRun(run: number): Promise<RunResult> {
   return { ladder, peakRssMiB, downlinkErrors: air.downlinkErrors.slice(0, argv.downlinks), downlinkRejected: rejected };
 }
 
+// Measured first, with nothing else of ours running.
+const floor = spinGapsUs();
 const results: RunResult[] = [];
 for (let i = 1; i <= argv.runs; i++) results.push(await oneRun(i));
 
@@ -161,4 +163,5 @@ lines.push(`downlinks: ${errs.map((e) => e.length).join(' + ')} emissions while 
 lines.push(`|count_us − target_us|: p50 ${fmt(median(errs.map((e) => pct(e, 50))))} µs, p99 ${fmt(median(errs.map((e) => pct(e, 99))))} µs, max ${fmt(median(errs.map((e) => e[e.length - 1] ?? NaN)))} µs (medians of runs)`);
 const signed = results.flatMap((r) => r.downlinkErrors);
 lines.push(`signed error range over all runs: ${Math.min(...signed)} .. ${Math.max(...signed)} µs`);
+lines.push(`machine timing floor (idle, before the runs): longest stall of a spinning thread per 6 ms window, p50 ${fmt(pct(floor, 50))} µs, p99 ${fmt(pct(floor, 99))} µs, max ${fmt(floor[floor.length - 1] ?? NaN)} µs`);
 process.stdout.write(`${lines.join('\n')}\n`);

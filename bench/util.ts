@@ -111,3 +111,26 @@ export class AirLoad {
     this.sock.close();
   }
 }
+
+/**
+ * The machine's own timing floor: spins on the monotonic clock for `windows`
+ * windows of `windowMs` and returns, per window, the longest gap between two
+ * consecutive clock reads (µs). A thread that is preempted or stalled by the
+ * host cannot emit on time during such a gap, whatever the code does.
+ */
+export function spinGapsUs(windows = 200, windowMs = 6): number[] {
+  const gaps: number[] = [];
+  for (let i = 0; i < windows; i++) {
+    const end = performance.now() + windowMs;
+    let last = performance.now();
+    let max = 0;
+    for (;;) {
+      const t = performance.now();
+      if (t - last > max) max = t - last;
+      last = t;
+      if (t >= end) break;
+    }
+    gaps.push(max * 1000);
+  }
+  return gaps.sort((a, b) => a - b);
+}

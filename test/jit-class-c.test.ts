@@ -1,20 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JitQueue, type JitClass, type JitEnqueueResult, type JitRequest } from '../src/jit/index.js';
+import { expectError, expectOk, req } from './helpers/jit.js';
 
 // Class C (immediate) gets the first free slot from ASAP = now + 2·TX_JIT_DELAY
 // (60 ms, S1302/CSD style). A slot that hits frame q moves to
 // q.target + q.post + pre 31 500 + TX_JIT_DELAY 30 000 + margin 1000 [PF4 jitqueue.c].
 const NOW = 2_000_000_000;
 
-function req(cls: JitClass, countUs: number, timeOnAirUs = 10_000, item: string = cls): JitRequest<string> {
-  return { cls, countUs: countUs >>> 0, timeOnAirUs, item };
-}
 
-function expectOk(r: JitEnqueueResult): number {
-  assert.ok(r.ok, `expected ok, got ${JSON.stringify(r)}`);
-  return r.countUs;
-}
 
 test('class C on an empty queue goes at now + 60 ms and ignores countUs', () => {
   const q = new JitQueue<string>();

@@ -1,25 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JitQueue, resolveJitTimings, type JitClass, type JitEnqueueResult, type JitRequest } from '../src/jit/index.js';
+import { expectError, expectOk, req } from './helpers/jit.js';
 
 // Default timings (constants.md §5): start 1500, margin 1000, JIT 30 000,
 // downlink pre 31 500, beacon pre 3 031 500 / post 2 120 000, TOO_LATE <= 32 500.
 const NOW = 1_000_000_000;
 
-function req(cls: JitClass, countUs: number, timeOnAirUs = 10_000, item = `${cls}@${countUs}`): JitRequest<string> {
-  return { cls, countUs: countUs >>> 0, timeOnAirUs, item };
-}
 
-function expectOk(r: JitEnqueueResult): number {
-  assert.ok(r.ok, `expected ok, got ${JSON.stringify(r)}`);
-  return r.countUs;
-}
 
-function expectError(r: JitEnqueueResult, error: string): string {
-  assert.ok(!r.ok, `expected ${error}, got ${JSON.stringify(r)}`);
-  assert.equal(r.error, error);
-  return r.reason;
-}
 
 test('accepted class A keeps its target and is queued', () => {
   const q = new JitQueue<string>();

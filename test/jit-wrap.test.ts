@@ -1,26 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JitQueue, type JitClass, type JitEnqueueResult, type JitRequest } from '../src/jit/index.js';
+import { expectError, expectOk, req } from './helpers/jit.js';
 
 // The concentrator counter is u32 µs and wraps every 2^32 µs (71.6 min).
 // W sits 65 536 µs before the wrap.
 const W = 0xffff0000;
 const u32 = (v: number): number => v >>> 0;
 
-function req(cls: JitClass, countUs: number, timeOnAirUs = 10_000, item = `${cls}@${u32(countUs)}`): JitRequest<string> {
-  return { cls, countUs: u32(countUs), timeOnAirUs, item };
-}
 
-function expectOk(r: JitEnqueueResult): number {
-  assert.ok(r.ok, `expected ok, got ${JSON.stringify(r)}`);
-  return r.countUs;
-}
 
-function expectError(r: JitEnqueueResult, error: string): string {
-  assert.ok(!r.ok, `expected ${error}, got ${JSON.stringify(r)}`);
-  assert.equal(r.error, error);
-  return r.reason;
-}
 
 test('late packet across the u32 wrap is TOO_LATE, not TOO_EARLY', () => {
   // now just after the wrap, target just before it: 356 µs late. PF4's

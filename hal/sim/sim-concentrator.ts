@@ -204,6 +204,10 @@ export class SimConcentrator implements Concentrator {
   }
 
   private onEmitted(r: TxWorkerReport): void {
+    if (r.type === 'started') {
+      if (!r.priorityRaised) this.log.info('sim TX thread runs at normal priority (no CAP_SYS_NICE): emission timing is less precise on a busy host');
+      return;
+    }
     this.counters.emitted++;
     this.log.debug({ countUs: r.countUs, id: r.id }, 'emission started');
   }

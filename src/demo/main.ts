@@ -4,11 +4,12 @@
  * forwarder with the simulated concentrator, and simulated end devices that
  * talk through the virtual air. Prints a live summary and the stats reports.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { SimConcentrator } from '../../hal/index.js';
-import { loadConfig } from '../config/index.js';
+import { parseConfig } from '../config/index.js';
 import { Forwarder } from '../forwarder.js';
 import { createLogger } from '../log.js';
 import type { StatsReport } from '../stats.js';
@@ -36,10 +37,9 @@ const nsPort = await ns.start();
 
 // 2. The forwarder: the shipped EU868 global_conf.json, pointed at the stand-in.
 const confPath = fileURLToPath(new URL('../../../global_conf.json', import.meta.url));
-const { config } = loadConfig({
-  globalPath: confPath,
-  localPath: '/nonexistent/local_conf.json',
-  overrides: { radio: 'sim', serverAddress: '127.0.0.1', portUp: nsPort, portDown: nsPort },
+// The shipped file alone: a local_conf.json next to it is the user's gateway, not the demo's.
+const { config } = parseConfig([{ name: 'global_conf.json', json: readFileSync(confPath, 'utf8') }], {
+  radio: 'sim', serverAddress: '127.0.0.1', portUp: nsPort, portDown: nsPort,
 });
 config.gateway.statIntervalS = argv['stat-interval'];
 config.gateway.keepaliveIntervalS = 5;

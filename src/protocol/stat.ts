@@ -6,7 +6,7 @@ import { isJsonObject, optInt, optNumber, reqInt, reqNumber, reqString, show, U3
 import { formatExpandedUtc, formatFixed, formatInteger, roundLikeWire } from './wire-format.js';
 
 /** stat as it travels, values already at wire precision. */
-export interface Stat {
+export interface Stat extends StatCounters {
   /** UTC system time, `YYYY-MM-DD hh:mm:ss GMT`. */
   time: string;
   /** Latitude, degrees N (5 decimals); absent when unknown. */
@@ -15,28 +15,21 @@ export interface Stat {
   long?: number;
   /** Altitude, m, integer; absent when unknown. */
   alti?: number;
+}
+
+/** Interval counters that go into a stat object. */
+export interface StatCounters {
   /** Packets received in the interval. */
   rxnb: number;
   /** Packets received with a good CRC. */
   rxok: number;
   /** Packets forwarded. */
   rxfw: number;
-  /** % of PUSH_DATA acknowledged, 0.1 precision. */
+  /** % of PUSH_DATA acknowledged, 0..100, 0.1 precision. */
   ackr: number;
   /** PULL_RESPs accepted. */
   dwnb: number;
   /** Packets emitted. */
-  txnb: number;
-}
-
-/** Interval counters that go into a stat object. */
-export interface StatCounters {
-  rxnb: number;
-  rxok: number;
-  rxfw: number;
-  /** Percentage, 0..100. */
-  ackr: number;
-  dwnb: number;
   txnb: number;
 }
 

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Concentrator, TxPacket } from '../../hal/index.js';
+
+/** What an implementation under contract test provides besides the Concentrator. */
+export interface ContractSubject {
+  conc: Concentrator;
+  /** Makes the radio hear a LoRa frame on 868.1 MHz SF7BW125 (an enabled channel of the test plan). */
+  injectUplink(payload: Buffer): Promise<void>;
+  /** Resolves with the counter value at which the frame carrying `payload` started to be emitted. */
+  emissionOf(payload: Buffer, timeoutMs: number): Promise<number>;
+  /** TX range of RF chain 0, Hz. */
+  txRange: [number, number];
+  /** A power present in the TX gain table, dBm. */
+  tablePowerDbm: number;
+  /** Called by each test right after start(): e.g. subscribe an observer of emissions. */
+  afterStart(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A timestamped LoRa frame on RF chain 0. */
+export function txFrame(countUs: number, payload: Buffer, powerDbm: number, freqHz = 869_525_000): TxPacket {
+  return {
+    mode: 'timestamped', countUs, freqHz, rfChain: 0, powerDbm,
+    radio: { modulation: 'LORA', spreadingFactor: 7, bandwidthHz: 125000, codeRate: '4/5' },
+    invertPolarity: true, preambleSymbols: 8, noCrc: false, noHeader: false, payload,
+  };
+}
+
+/**
+ * Behaviours every Concentrator implementation must show (DESIGN.md rule 8):
+ * run against the simulated concentrator now, and against the SX127x and
+ * SX1301 drivers on their emulators when they land.
+ */
+export function runConcentratorContract(name: string, factory: () => Promise<ContractSubject>): void {
+  describe(`Concentrator contract: ${name}`, () => {
+    test('send and counter before start are refused; start and stop are idempotent', async () => {
+      const s = await factory();
+      try {
+        await s.conc.stop();
+        const r = await s.conc.send(txFrame(0, Buffer.from([1]), s.tablePowerDbm));
+        assert.equal(r.ok, false);
+        assert.equal(await s.conc.txStatus(), 'off');
+        await s.conc.start();
+        await s.conc.start();
+        assert.equal(await s.conc.txStatus(), 'free');
+      } finally {
+        await s.cleanup();
+      }
+    });
+
+    test('the counter is a u32 that advances with time', async () => {
+      const s = await factory();
+      try {
+        await s.conc.start();
+        const a = await s.conc.counterUs();
+        await sleep(20);
+        const b = await s.conc.counterUs();
+        assert.ok(Number.isInteger(a) && a >= 0 && a < 2 ** 32);
+        const d = (b - a) >>> 0;
+        assert.ok(d >= 15_000 && d < 2_000_000, `advanced ${d} µs in 20 ms`);
+      } finally {
+        await s.cleanup();
+      }
+    });
+
+    test('receive returns [] when idle, frames oldest first, at most max per call', async () => {
+      const s = await factory();
+      try {
+        await s.conc.start();
+        assert.deepEqual(await s.conc.receive(8), []);
+        const before = await s.conc.counterUs();
+        for (let i = 0; i < 3; i++) await s.injectUplink(Buffer.from([0xa0 + i]));
+        let got: Awaited<ReturnType<Concentrator['receive']>> = [];
+        for (let i = 0; i < 100 && got.length === 0; i++) {
+          await sleep(10);
+          got = await s.conc.receive(2);
+        }
+        const rest = await s.conc.receive(8);
+        const all = got.concat(rest);
+        assert.equal(got.length, 2, 'max respected');
+        assert.deepEqual(all.map((p) => p.payload[0]), [0xa0, 0xa1, 0xa2]);
+        const after = await s.conc.counterUs();
+        for (const p of all) assert.ok(((p.countUs - before) >>> 0) <= ((after - before) >>> 0), 'stamped by the counter');
+        assert.equal(all[0]!.freqHz, 868_100_000);
+      } finally {
+        await s.cleanup();
+      }
+    });
+
+    test('TX outside the RF chain range is refused with TX_FREQ', async () => {
+      const s = await factory();
+      try {
+        await s.conc.start();
+        const now = await s.conc.counterUs();
+        const r = await s.conc.send(txFrame((now + 100_000) >>> 0, Buffer.from([1]), s.tablePowerDbm, s.txRange[1] + 1_000_000));
+        assert.deepEqual(r.ok ? 'ok' : r.error, 'TX_FREQ');
+      } finally {
+        await s.cleanup();
+      }
+    });
+
+    test('a timestamped frame is emitted at its counter value; status goes scheduled → emitting → free; a second one while busy is refused', async () => {
+      const s = await factory();
+      try {
+        await s.conc.start();
+        await s.afterStart();
+        const now = await s.conc.counterUs();
+        const target = (now + 50_000) >>> 0;
+        const payload = Buffer.from('contract');
+        assert.deepEqual(await s.conc.send(txFrame(target, payload, s.tablePowerDbm)), { ok: true });
+        assert.equal(await s.conc.txStatus(), 'scheduled');
+        const busy = await s.conc.send(txFrame((target + 200_000) >>> 0, payload, s.tablePowerDbm));
+        assert.equal(busy.ok ? 'ok' : busy.error, 'BUSY');
+        const at = await s.emissionOf(payload, 2000);
+        const err = (at - target) | 0;
+        assert.ok(err >= 0 && err < 2000, `emitted ${err} µs from target`);
+        // An SF7 frame of 8 bytes lasts 41 ms: emitting while the counter is inside it.
+        const st = await s.conc.txStatus();
+        const inside = ((await s.conc.counterUs()) - target) | 0;
+        if (inside < 35_000) assert.equal(st, 'emitting');
+        await sleep(80);
+        assert.equal(await s.conc.txStatus(), 'free');
+      } finally {
+        await s.cleanup();
+      }
+    });
+  });
+}
