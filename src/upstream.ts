@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Concentrator, RxPacket } from '../hal/index.js';
 import { u32 } from '../hal/index.js';
-import { buildPushDataBodies, decodePacket, encodePacket, encodeRxpk, rxPacketToRxpk } from './protocol/index.js';
+import { decodePacket, encodePacket, encodeRxpk, planPushDataBodies, rxPacketToRxpk } from './protocol/index.js';
 import type { ServerLink } from './net/server-link.js';
 import { TokenSource } from './net/tokens.js';
 import type { ForwarderStats } from './stats.js';
@@ -143,28 +143,26 @@ export class Upstream {
     const stat = this.pendingStat;
     if (packets.length === 0 && stat === null) return;
     const rxpks = packets.map((p) => encodeRxpk(rxPacketToRxpk(p)));
-    const bodies = buildPushDataBodies(rxpks, stat, PUSH_DATA_MAX_BYTES - 12);
+    const bodies = planPushDataBodies(rxpks, stat, PUSH_DATA_MAX_BYTES - 12);
     this.pendingStat = null;
     const c = this.o.stats.counters;
     // Latency is read on the concentrator's own counter, the clock the receive stamp came from.
     const now = await this.o.concentrator.counterUs();
     this.expireAcks();
     let sentPackets = 0;
-    for (const body of bodies) {
+    for (const { body, rxpkCount, hasStat } of bodies) {
       const token = this.freshToken();
       const dgram = encodePacket({ type: 'PUSH_DATA', token, gatewayEui: this.o.gatewayEui, body: Buffer.from(body) });
       if (!this.o.link.sendUp(dgram)) {
-        const lost = countRxpk(body);
-        c.rxLost += lost;
-        this.log.warn({ packets: lost, stat: body.includes('"stat"') }, 'PUSH_DATA dropped: server address not resolved');
+        c.rxLost += rxpkCount;
+        this.log.warn({ packets: rxpkCount, stat: hasStat }, 'PUSH_DATA dropped: server address not resolved');
         continue;
       }
       this.pending.set(token, performance.now());
       c.pushDataSent++;
       c.pushDataBytes += dgram.length;
-      const n = countRxpk(body);
-      sentPackets += n;
-      if (body.includes('"stat"')) c.statSent++;
+      sentPackets += rxpkCount;
+      if (hasStat) c.statSent++;
     }
     if (sentPackets > 0) {
       c.rxfw += sentPackets;
@@ -209,11 +207,4 @@ export class Upstream {
     c.pushAckReceived++;
     this.log.debug({ token: r.packet.token, rttMs: +(performance.now() - sent).toFixed(2) }, 'PUSH_ACK received');
   }
-}
-
-/** Number of rxpk objects in a PUSH_DATA body we built (each starts with `{"tmst":`). */
-function countRxpk(body: string): number {
-  let n = 0;
-  for (let i = body.indexOf('{"tmst"'); i !== -1; i = body.indexOf('{"tmst"', i + 1)) n++;
-  return n;
 }

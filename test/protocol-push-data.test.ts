@@ -137,3 +137,15 @@ describe('parsePushDataBody', () => {
     });
   }
 });
+
+describe('planPushDataBodies', () => {
+  test('says how many rxpk each body carries and which carries the stat; counts add up', async () => {
+    const { planPushDataBodies } = await import('../src/protocol/index.js');
+    const big = (i: number) => `{"tmst":${i},"data":"${'A'.repeat(1000)}"}`;
+    const plan = planPushDataBodies(Array.from({ length: 20 }, (_, i) => big(i)), '{"rxnb":20}', 4538);
+    assert.ok(plan.length > 1);
+    assert.equal(plan.reduce((n, b) => n + b.rxpkCount, 0), 20);
+    assert.deepEqual(plan.map((b) => b.hasStat), plan.map((_, i) => i === 0));
+    for (const b of plan) assert.equal((JSON.parse(b.body) as { rxpk?: unknown[] }).rxpk?.length ?? 0, b.rxpkCount);
+  });
+});

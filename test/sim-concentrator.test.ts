@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { SimConcentrator, decodeAirMessage, encodeAirMessage } from '../hal/index.js';
 import { runConcentratorContract, txFrame, type ContractSubject } from './contract/concentrator-contract.js';
 import { memoryLogger, testConfig, waitFor } from './helpers/harness.js';
+import { EMISSION_SLACK_US } from './helpers/timing.js';
 
 /** A started-or-not sim with an air client subscribed to its emissions. */
 async function makeSim(counterStartUs: number | null = null) {
@@ -95,7 +96,7 @@ describe('SimConcentrator specifics', () => {
       assert.deepEqual(await m.sim.send(txFrame(target, Buffer.from('wrap'), 14)), { ok: true });
       const d = await waitFor(() => m.heard.find((x) => x.op === 'downlink'), 2000, 'emission');
       const err = ((d.count_us as number) - target) | 0;
-      assert.ok(err >= 0 && err < 2000, `emitted ${err} µs from target`);
+      assert.ok(err >= 0 && err < EMISSION_SLACK_US, `emitted ${err} µs from target`);
       assert.ok((await m.sim.counterUs()) < 2 ** 31, 'counter wrapped');
     } finally {
       await m.sim.stop();

@@ -24,6 +24,8 @@ export { decodeRxpk, encodeRxpk, rxPacketToRxpk, rxpkToRxPacket, type DecodeRxpk
 export { decodeStat, encodeStat, makeStat, type DecodeStatResult, type Stat, type StatCounters, type StatLocation } from './stat.js';
 export {
   buildPushDataBodies,
+  planPushDataBodies,
+  type PushDataBody,
   DEFAULT_PUSH_DATA_BODY_MAX_BYTES,
   parsePushDataBody,
   PF4_PUSH_DATA_MAX_BYTES,

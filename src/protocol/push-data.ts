@@ -44,13 +44,30 @@ export function buildPushDataBodies(
   statJson: string | null,
   maxBodyBytes: number = DEFAULT_PUSH_DATA_BODY_MAX_BYTES,
 ): string[] {
-  const bodies: string[] = [];
+  return planPushDataBodies(rxpkJson, statJson, maxBodyBytes).map((b) => b.body);
+}
+
+/** One PUSH_DATA body of {@link planPushDataBodies}, with what it carries. */
+export interface PushDataBody {
+  body: string;
+  /** How many of the rxpk objects it carries (consecutive, in input order). */
+  rxpkCount: number;
+  hasStat: boolean;
+}
+
+/** {@link buildPushDataBodies}, also saying how many rxpk and whether the stat each body carries. */
+export function planPushDataBodies(
+  rxpkJson: readonly string[],
+  statJson: string | null,
+  maxBodyBytes: number = DEFAULT_PUSH_DATA_BODY_MAX_BYTES,
+): PushDataBody[] {
+  const bodies: PushDataBody[] = [];
   let stat = statJson;
   const statBytes = () => (stat === null ? null : Buffer.byteLength(stat));
   let current: string[] = [];
   let currentBytes = 0;
   const flush = () => {
-    bodies.push(makeBody(current, stat));
+    bodies.push({ body: makeBody(current, stat), rxpkCount: current.length, hasStat: stat !== null });
     stat = null;
     current = [];
     currentBytes = 0;

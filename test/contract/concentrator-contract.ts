@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Concentrator, TxPacket } from '../../hal/index.js';
+import { EMISSION_SLACK_US } from '../helpers/timing.js';
 
 /** What an implementation under contract test provides besides the Concentrator. */
 export interface ContractSubject {
@@ -116,7 +117,7 @@ export function runConcentratorContract(name: string, factory: () => Promise<Con
         assert.equal(busy.ok ? 'ok' : busy.error, 'BUSY');
         const at = await s.emissionOf(payload, 2000);
         const err = (at - target) | 0;
-        assert.ok(err >= 0 && err < 2000, `emitted ${err} µs from target`);
+        assert.ok(err >= 0 && err < EMISSION_SLACK_US, `emitted ${err} µs from target`);
         // An SF7 frame of 8 bytes lasts 41 ms: emitting while the counter is inside it.
         const st = await s.conc.txStatus();
         const inside = ((await s.conc.counterUs()) - target) | 0;
