@@ -2,6 +2,10 @@
  * The simulated concentrator's "virtual air": one JSON object per UDP datagram
  * (contract in shared/DESIGN.md and issue #2). Pure encode/decode, shared by the
  * sim, the tests, the demo devices and the benchmark.
+ *
+ * Beyond the fields of the contract, a LoRa `downlink` carries `"nhdr":true`
+ * for implicit-header frames (beacons) and omits it otherwise, so the usual
+ * datagram is exactly the one of the contract.
  */
 import type { CodeRate, CrcStatus, RadioParams } from '../types.js';
 
@@ -41,6 +45,8 @@ export interface AirDownlink {
   invertPolarity: boolean;
   preambleSymbols: number;
   noCrc: boolean;
+  /** LoRa implicit header (beacons); on the wire `"nhdr":true`, written only when true. */
+  noHeader?: boolean;
   payload: Buffer;
 }
 
@@ -86,6 +92,9 @@ function num(o: Record<string, unknown>, k: string, dflt?: number): number | str
   return typeof v === 'number' && Number.isFinite(v) ? v : `${k} must be a number`;
 }
 
+/** True for an integer counter value in [0, 2^32). */
+const isU32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
+
 /** Decodes one datagram of the virtual air; never throws. */
 export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
   let o: unknown;
@@ -101,7 +110,8 @@ export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
       return { ok: true, msg: { op: 'listen' } };
     case 'listening': {
       const c = num(m, 'count_us');
-      return typeof c === 'string' ? { ok: false, reason: c } : { ok: true, msg: { op: 'listening', countUs: c } };
+      if (typeof c === 'string' || !isU32(c)) return { ok: false, reason: 'count_us must be a u32 integer' };
+      return { ok: true, msg: { op: 'listening', countUs: c } };
     }
     case 'uplink': {
       const freq = num(m, 'freq');
@@ -123,17 +133,30 @@ export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
     }
     case 'downlink': {
       const count = num(m, 'count_us');
+      if (typeof count === 'string' || !isU32(count)) return { ok: false, reason: 'count_us must be a u32 integer' };
+      const target = m.target_us;
+      if (target !== null && !(typeof target === 'number' && isU32(target))) return { ok: false, reason: 'target_us must be a u32 integer or null' };
       const freq = num(m, 'freq');
-      if (typeof count === 'string' || typeof freq === 'string') return { ok: false, reason: 'count_us and freq must be numbers' };
+      if (typeof freq === 'string' || freq <= 0) return { ok: false, reason: 'freq must be a positive number (MHz)' };
       const radio = parseRadio(m.modu, m.datr, m.codr);
       if (typeof radio === 'string') return { ok: false, reason: radio };
-      if (typeof m.data !== 'string') return { ok: false, reason: 'data must be base64' };
+      const powe = num(m, 'powe');
+      if (typeof powe === 'string') return { ok: false, reason: powe };
+      const prea = m.prea;
+      if (typeof prea !== 'number' || !Number.isInteger(prea) || prea < 0 || prea > 65535) return { ok: false, reason: 'prea must be an integer in [0, 65535]' };
+      if (typeof m.ncrc !== 'boolean') return { ok: false, reason: 'ncrc must be a boolean' };
+      if (radio.modulation === 'LORA' && typeof m.ipol !== 'boolean') return { ok: false, reason: 'ipol must be a boolean' };
+      if (m.nhdr !== undefined && typeof m.nhdr !== 'boolean') return { ok: false, reason: 'nhdr must be a boolean' };
+      if (radio.modulation === 'FSK' && !(typeof m.fdev === 'number' && Number.isFinite(m.fdev) && m.fdev >= 0)) return { ok: false, reason: 'fdev must be a non-negative number (Hz)' };
+      if (typeof m.data !== 'string' || !BASE64.test(m.data)) return { ok: false, reason: 'data must be standard base64' };
+      const payload = Buffer.from(m.data, 'base64');
+      if (m.size !== payload.length) return { ok: false, reason: `size ${JSON.stringify(m.size)} does not match the ${payload.length} bytes of data` };
       const dl: AirDownlink = {
-        op: 'downlink', countUs: count, targetUs: typeof m.target_us === 'number' ? m.target_us : null,
-        freqHz: toHz(freq), radio, powerDbm: Number(m.powe), invertPolarity: m.ipol === true,
-        preambleSymbols: Number(m.prea), noCrc: m.ncrc === true, payload: Buffer.from(m.data, 'base64'),
+        op: 'downlink', countUs: count, targetUs: target, freqHz: toHz(freq), radio, powerDbm: powe,
+        invertPolarity: m.ipol === true, preambleSymbols: prea, noCrc: m.ncrc, payload,
       };
-      if (typeof m.fdev === 'number') dl.fdevHz = m.fdev;
+      if (m.nhdr === true) dl.noHeader = true;
+      if (radio.modulation === 'FSK') dl.fdevHz = m.fdev as number;
       return { ok: true, msg: dl };
     }
     default:
@@ -152,8 +175,8 @@ export function encodeAirMessage(msg: AirMessage): string {
       const r = msg.radio;
       return JSON.stringify({
         op: 'uplink', freq: toMHz(msg.freqHz), modu: r.modulation, datr: datrText(r),
-        ...(r.modulation === 'LORA' ? { codr: r.codeRate, lsnr: msg.snrDb ?? 0 } : {}),
-        rssi: msg.rssiDbm, crc: msg.crc, data: msg.payload.toString('base64'),
+        ...(r.modulation === 'LORA' ? { codr: r.codeRate } : {}), rssi: msg.rssiDbm,
+        ...(r.modulation === 'LORA' ? { lsnr: msg.snrDb ?? 0 } : {}), crc: msg.crc, data: msg.payload.toString('base64'),
       });
     }
     case 'downlink': {
@@ -162,6 +185,7 @@ export function encodeAirMessage(msg: AirMessage): string {
         op: 'downlink', count_us: msg.countUs, target_us: msg.targetUs, freq: toMHz(msg.freqHz), modu: r.modulation,
         datr: datrText(r), ...(r.modulation === 'LORA' ? { codr: r.codeRate } : { fdev: msg.fdevHz ?? 0 }),
         powe: msg.powerDbm, ipol: msg.invertPolarity, prea: msg.preambleSymbols, ncrc: msg.noCrc,
+        ...(msg.noHeader === true ? { nhdr: true } : {}),
         size: msg.payload.length, data: Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.length).toString('base64'),
       });
     }

@@ -163,9 +163,21 @@ export class SimConcentrator implements Concentrator {
     if (status === 'scheduled' || status === 'emitting') return refuse('BUSY', `transmitter ${status}`);
     const now = this.clock.nowUs();
     const targetUs = p.mode === 'timestamped' ? p.countUs >>> 0 : null;
-    const airtimeUs = timeOnAirUs({
-      radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader,
-    });
+    // A target behind the counter would only be reached after a full wrap (71.6 min) on the
+    // real chip; refusing it makes the caller's lateness visible instead of emitting late.
+    if (targetUs !== null && ((targetUs - now) | 0) < 0) {
+      return refuse('INVALID', `target ${targetUs} is ${(now - targetUs) | 0} µs behind the counter`);
+    }
+    let airtimeUs: number;
+    try {
+      airtimeUs = timeOnAirUs({
+        radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader,
+      });
+    } catch (err) {
+      // Parameters no radio can transmit (bad SF/BW, preamble): the chip would refuse them too.
+      if ((err as { code?: string }).code === 'ERR_AIRTIME_PARAMS') return refuse('INVALID', (err as Error).message);
+      throw err;
+    }
     const id = this.nextId++;
     this.tx = { id, targetUs, startUs: targetUs ?? now, airtimeUs };
     const req: TxWorkerRequest = {
@@ -173,6 +185,7 @@ export class SimConcentrator implements Concentrator {
       downlink: {
         op: 'downlink', freqHz: p.freqHz, radio: p.radio, powerDbm: p.powerDbm, invertPolarity: p.invertPolarity,
         preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, payload: Buffer.from(p.payload),
+        ...(p.noHeader ? { noHeader: true } : {}),
         ...(p.fdevHz !== undefined ? { fdevHz: p.fdevHz } : {}),
       },
       listeners: [...this.listeners.values()],

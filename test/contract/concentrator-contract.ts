@@ -103,13 +103,45 @@ export function runConcentratorContract(name: string, factory: () => Promise<Con
       }
     });
 
+    test('TX power absent from the gain table is refused with TX_POWER; ppsCounterUs is null or a u32', async () => {
+      const s = await factory();
+      try {
+        await s.conc.start();
+        const now = await s.conc.counterUs();
+        // No gain table holds a half-dB step above a table entry.
+        const r = await s.conc.send(txFrame((now + 100_000) >>> 0, Buffer.from([1]), s.tablePowerDbm + 0.5));
+        assert.equal(r.ok ? 'ok' : r.error, 'TX_POWER');
+        assert.equal(await s.conc.txStatus(), 'free');
+        const pps = await s.conc.ppsCounterUs();
+        assert.ok(pps === null || (Number.isInteger(pps) && pps >= 0 && pps < 2 ** 32), `pps ${String(pps)}`);
+      } finally {
+        await s.cleanup();
+      }
+    });
+
+    test('an immediate frame is emitted at once, at a counter value read at the emission', async () => {
+      const s = await factory();
+      try {
+        await s.conc.start();
+        await s.afterStart();
+        const payload = Buffer.from('immediate');
+        const before = await s.conc.counterUs();
+        assert.deepEqual(await s.conc.send({ ...txFrame(0, payload, s.tablePowerDbm), mode: 'immediate' }), { ok: true });
+        const at = await s.emissionOf(payload, 2000);
+        const after = await s.conc.counterUs();
+        assert.ok(((at - before) >>> 0) <= ((after - before) >>> 0), `emitted at ${at}, not within [${before}, ${after}]`);
+      } finally {
+        await s.cleanup();
+      }
+    });
+
     test('a timestamped frame is emitted at its counter value; status goes scheduled → emitting → free; a second one while busy is refused', async () => {
       const s = await factory();
       try {
         await s.conc.start();
         await s.afterStart();
         const now = await s.conc.counterUs();
-        const target = (now + 50_000) >>> 0;
+        const target = (now + 200_000) >>> 0;
         const payload = Buffer.from('contract');
         assert.deepEqual(await s.conc.send(txFrame(target, payload, s.tablePowerDbm)), { ok: true });
         assert.equal(await s.conc.txStatus(), 'scheduled');
