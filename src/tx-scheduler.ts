@@ -7,6 +7,9 @@ import type { TxAckError } from './protocol/tx-ack-error.js';
 import type { ForwarderStats } from './stats.js';
 import { choosePower } from './tx-power.js';
 
+/** Retry period after a failed counter read, ms. */
+const COUNTER_RETRY_MS = 100;
+
 /** Options of {@link TxScheduler}. */
 export interface TxSchedulerOptions {
   concentrator: Concentrator;
@@ -120,8 +123,9 @@ export class TxScheduler {
     try {
       now = await this.o.concentrator.counterUs();
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'counter read failed; retrying');
-      this.timer = setTimeout(() => void this.service(), 1);
+      // A radio that stopped answering: retry at a pace that does not flood the log.
+      this.log.error({ err: (err as Error).message, retryInMs: COUNTER_RETRY_MS }, 'counter read failed; retrying');
+      this.timer = setTimeout(() => void this.service(), COUNTER_RETRY_MS);
       return;
     }
     const { due, expired } = this.jit.takeDue(now);

@@ -7,4 +7,4 @@
  * 2-vCPU VM stalls threads for milliseconds now and then (30.6 ms worst seen
  * in the bench), and a unit test must not pass or fail by such luck.
  */
-export const EMISSION_SLACK_US = 50_000;
+export const EMISSION_SLACK_US = 200_000;
