@@ -163,9 +163,11 @@ describe('SimConcentrator: reception', () => {
     assert.equal(sim.counters.fifoOverflow, 2);
     const got = await sim.receive(16);
     assert.deepEqual(got.map((p) => p.payload[0]), [0, 1, 2, 3]);
+    // Rate-limited to one warning a second, carrying the running count: a flood must not flood the log.
     const warns = lines().filter((l) => l.msg === 'receive FIFO full: uplink dropped');
-    assert.equal(warns.length, 2);
+    assert.equal(warns.length, 1);
     assert.equal(warns[0]!.level, 40);
+    assert.equal(warns[0]!.capacity, 4);
     assert.deepEqual(await sim.receive(16), []);
   });
 
@@ -179,5 +181,43 @@ describe('SimConcentrator: reception', () => {
     const [p] = await sim.receive(1);
     const afterUs = await sim.counterUs();
     assert.ok(p!.countUs >= before && p!.countUs <= afterUs, `${p!.countUs} within [${before}, ${afterUs}]`);
+  });
+});
+
+describe('SimConcentrator: listeners and TX thread faults', () => {
+  test('a listener that subscribes after the frame was handed over still hears its emission', async () => {
+    const { sim, peers, stop } = await setup({ peers: 1 });
+    const now = await sim.counterUs();
+    const target = (now + 150_000) >>> 0;
+    assert.deepEqual(await sim.send(txFrame(target, Buffer.from('late-ear'), 14)), { ok: true });
+    await peers[0]!.send({ op: 'listen' }); // after the hand-over
+    const d = await waitFor(() => peers[0]!.heard.find((x) => x.op === 'downlink'), 2000, 'emission heard by a late subscriber');
+    assert.equal(d.target_us, target);
+    await stop();
+  });
+
+  test('at most MAX_LISTENERS subscriptions are kept; the oldest is evicted', async () => {
+    const { MAX_LISTENERS } = await import('../hal/sim/sim-concentrator.js');
+    const { sim, peers, stop } = await setup({ peers: MAX_LISTENERS + 1 });
+    for (const p of peers) {
+      await p.send({ op: 'listen' });
+      await waitFor(() => p.heard.find((x) => x.op === 'listening'), 2000, 'listening');
+    }
+    const now = await sim.counterUs();
+    assert.deepEqual(await sim.send(txFrame((now + 100_000) >>> 0, Buffer.from('cap'), 14)), { ok: true });
+    await waitFor(() => peers[MAX_LISTENERS]!.heard.find((x) => x.op === 'downlink'), 2000, 'newest hears');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(peers[0]!.heard.find((x) => x.op === 'downlink'), undefined, 'oldest was evicted');
+    assert.equal(peers.filter((p) => p.heard.some((x) => x.op === 'downlink')).length, MAX_LISTENERS);
+    await stop();
+  });
+
+  test('a dead TX thread is logged, and send() then throws an I/O error with a code instead of pretending', async () => {
+    const { sim, lines, stop } = await setup();
+    await sim.killTxThreadForTest();
+    await waitFor(() => lines().some((l) => l.msg === 'sim TX thread exited: the concentrator can no longer transmit'), 2000, 'exit logged');
+    const now = await sim.counterUs();
+    await assert.rejects(sim.send(txFrame((now + 100_000) >>> 0, Buffer.from('x'), 14)), { code: 'ESIMTX' });
+    await stop();
   });
 });

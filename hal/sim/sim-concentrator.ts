@@ -11,6 +11,9 @@ import { matchChannel } from './channel-plan.js';
 import { SimClock } from './sim-clock.js';
 import type { TxWorkerReport, TxWorkerRequest } from './tx-worker.js';
 
+/** Most virtual-air listeners kept at once; a new one evicts the oldest. */
+export const MAX_LISTENERS = 16;
+
 /** Options of {@link SimConcentrator}. */
 export interface SimConcentratorOptions {
   /** Channel plan, radios, TX ranges and gain table (SX1301_conf). */
@@ -68,6 +71,9 @@ export class SimConcentrator implements Concentrator {
   private signalPending = false;
   private tx: Scheduled | null = null;
   private nextId = 1;
+  private txDead = false;
+  /** Last time a FIFO-overflow warning was logged, ms (one per second at most). */
+  private lastOverflowLogMs = -Infinity;
   private readonly log: Logger;
 
   constructor(private readonly o: SimConcentratorOptions) {
@@ -110,6 +116,12 @@ export class SimConcentrator implements Concentrator {
     });
     this.worker.on('message', (r: TxWorkerReport) => this.onEmitted(r));
     this.worker.on('error', (err) => this.log.error({ err: err.message }, 'sim TX thread failed'));
+    this.worker.on('exit', (code) => {
+      if (this.clock) {
+        this.txDead = true;
+        this.log.error({ exitCode: code }, 'sim TX thread exited: the concentrator can no longer transmit');
+      }
+    });
     this.worker.unref();
     this.sock = sock;
     this.log.info({ air: `${this.o.airAddress}:${this.airPortBound}`, counterStartUs: startUs >>> 0 }, 'simulated concentrator started');
@@ -151,6 +163,7 @@ export class SimConcentrator implements Concentrator {
       return { ok: false, error, detail };
     };
     if (!this.clock) return refuse('NOT_STARTED', 'concentrator not started');
+    if (this.txDead) throw Object.assign(new Error('sim TX thread is gone'), { code: 'ESIMTX' });
     const radio = this.o.board.radios[p.rfChain];
     if (!radio || !radio.enable || !radio.txEnable) return refuse('TX_FREQ', `RF chain ${p.rfChain} cannot transmit`);
     if (p.freqHz < radio.txFreqMinHz || p.freqHz > radio.txFreqMaxHz) {
@@ -188,10 +201,14 @@ export class SimConcentrator implements Concentrator {
         ...(p.noHeader ? { noHeader: true } : {}),
         ...(p.fdevHz !== undefined ? { fdevHz: p.fdevHz } : {}),
       },
-      listeners: [...this.listeners.values()],
     };
     this.worker!.postMessage(req);
     return { ok: true };
+  }
+
+  /** Test control: kills the TX thread, as a radio whose transmitter died. */
+  async killTxThreadForTest(): Promise<void> {
+    await this.worker?.terminate();
   }
 
   async txStatus(): Promise<TxStatus> {
@@ -222,6 +239,8 @@ export class SimConcentrator implements Concentrator {
       return;
     }
     this.counters.emitted++;
+    // Sent from the air socket to whoever listens now (a late subscriber hears it too).
+    for (const l of this.listeners.values()) this.sock?.send(r.text, l.port, l.address);
     this.log.debug({ countUs: r.countUs, id: r.id }, 'emission started');
   }
 
@@ -238,7 +257,11 @@ export class SimConcentrator implements Concentrator {
     }
     const msg = d.msg;
     if (msg.op === 'listen') {
-      this.listeners.set(`${from.address}:${from.port}`, { address: from.address, port: from.port });
+      const key = `${from.address}:${from.port}`;
+      this.listeners.delete(key);
+      this.listeners.set(key, { address: from.address, port: from.port });
+      // Bounded: the oldest subscription goes first (Map keeps insertion order).
+      if (this.listeners.size > MAX_LISTENERS) this.listeners.delete(this.listeners.keys().next().value!);
       this.sock?.send(encodeAirMessage({ op: 'listening', countUs: this.clock!.nowUs() }), from.port, from.address);
       return;
     }
@@ -256,7 +279,11 @@ export class SimConcentrator implements Concentrator {
     const cap = this.o.fifoCapacity ?? 4096;
     if (this.fifo.length - this.fifoHead >= cap) {
       this.counters.fifoOverflow++;
-      this.log.warn({ capacity: cap, countUs }, 'receive FIFO full: uplink dropped');
+      const nowMs = performance.now();
+      if (nowMs - this.lastOverflowLogMs >= 1000) {
+        this.lastOverflowLogMs = nowMs;
+        this.log.warn({ capacity: cap, countUs, droppedSinceStart: this.counters.fifoOverflow }, 'receive FIFO full: uplink dropped');
+      }
       return;
     }
     const pkt: RxPacket = {

@@ -7,7 +7,6 @@
  * the monotonic clock until the counter reaches the target, reads the counter
  * and sends the `downlink` datagram to every listener of the virtual air.
  */
-import dgram from 'node:dgram';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeAirMessage, type AirDownlink } from './air-protocol.js';
@@ -26,10 +25,13 @@ const SPIN_US = 6000;
 
 /** Message from the sim to this worker. */
 export type TxWorkerRequest =
-  | { type: 'emit'; id: number; targetUs: number | null; downlink: Omit<AirDownlink, 'countUs' | 'targetUs'>; listeners: { address: string; port: number }[] };
+  | { type: 'emit'; id: number; targetUs: number | null; downlink: Omit<AirDownlink, 'countUs' | 'targetUs'> };
 
 /** Message from this worker to the sim. */
-export type TxWorkerReport = { type: 'emitted'; id: number; countUs: number } | { type: 'started'; priorityRaised: boolean };
+export type TxWorkerReport =
+  /** `text` is the downlink datagram; the sim sends it to the listeners of the moment. */
+  | { type: 'emitted'; id: number; countUs: number; text: string }
+  | { type: 'started'; priorityRaised: boolean };
 
 interface WorkerInit {
   originNs: bigint;
@@ -41,8 +43,6 @@ interface WorkerInit {
 const init = workerData as WorkerInit;
 const clock = new SimClock(init.startUs, init.originNs);
 const flag = new Int32Array(init.stopFlag);
-const sock = dgram.createSocket('udp4');
-sock.unref();
 
 /** Nice value asked for this thread: it stands in for the chip's hardware timer. */
 const TX_THREAD_NICE = -10;
@@ -74,6 +74,5 @@ parentPort!.on('message', (req: TxWorkerRequest) => {
     while (((target - countUs) | 0) > 0);
   }
   const text = encodeAirMessage({ ...req.downlink, op: 'downlink', countUs, targetUs: req.targetUs });
-  for (const l of req.listeners) sock.send(text, l.port, l.address);
-  parentPort!.postMessage({ type: 'emitted', id: req.id, countUs } satisfies TxWorkerReport);
+  parentPort!.postMessage({ type: 'emitted', id: req.id, countUs, text } satisfies TxWorkerReport);
 });
