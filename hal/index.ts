@@ -7,3 +7,10 @@ export type { Concentrator } from './concentrator.js';
 export { timeOnAirUs, type AirtimeParams } from './lora/time-on-air.js';
 export { SimConcentrator, type SimConcentratorOptions } from './sim/sim-concentrator.js';
 export * from './sim/air-protocol.js';
+export {
+  listGpioChips,
+  bcmToSysfs,
+  type GpioChipInfo,
+  type BcmToSysfsResult,
+} from './gpio/sysfs-numbering.js';
+export { describeGpioAccessError } from './gpio/gpio-errors.js';
