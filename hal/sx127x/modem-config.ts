@@ -60,3 +60,35 @@ export function errata21(bwHz: LoraBandwidthHz, freqHz: number): { highBwOptimiz
   if (bwHz !== 500000) return { highBwOptimize1: 0x03, highBwOptimize2: null };
   return { highBwOptimize1: 0x02, highBwOptimize2: freqHz > 525_000_000 ? 0x64 : 0x7f };
 }
+
+/** Which SX1276 output pin the board wires to the antenna. */
+export type PaOutput = 'PA_BOOST' | 'RFO';
+
+/** PA register values for one power, and the power they really give. */
+export interface PaSettings {
+  /** RegPaConfig 0x09. */
+  paConfig: number;
+  /** RegPaDac 0x4D: 0x87 enables the +20 dBm path, 0x84 is the default. */
+  paDac: number;
+  /** RegOcp 0x0B: 0x31 (140 mA) for +20 dBm, else the default 0x2B (100 mA). */
+  ocp: number;
+  /** Power the settings produce, dBm, after clamping to what the output supports. */
+  powerDbm: number;
+}
+
+/**
+ * PA settings for `requestedDbm` on `output` [sx127x.md §5]: PA_BOOST covers
+ * +2..+17 dBm (OutputPower = P − 2) and +18..+20 dBm with PaDac 0x87
+ * (OutputPower = P − 5) and OCP at 140 mA; RFO covers 0..+14 dBm
+ * (0x70 | P). Requests outside the range are clamped and the result says so.
+ */
+export function paSettings(requestedDbm: number, output: PaOutput): PaSettings {
+  const p = Math.round(requestedDbm);
+  if (output === 'RFO') {
+    const powerDbm = Math.min(14, Math.max(0, p));
+    return { paConfig: 0x70 | powerDbm, paDac: 0x84, ocp: 0x2b, powerDbm };
+  }
+  const powerDbm = Math.min(20, Math.max(2, p));
+  if (powerDbm > 17) return { paConfig: 0x80 | (powerDbm - 5), paDac: 0x87, ocp: 0x31, powerDbm };
+  return { paConfig: 0x80 | (powerDbm - 2), paDac: 0x84, ocp: 0x2b, powerDbm };
+}

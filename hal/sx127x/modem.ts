@@ -4,7 +4,7 @@
  * concentrator driver composes this with GPIO and timing.
  */
 import type { CodeRate, CrcStatus, LoraBandwidthHz, SpreadingFactor } from '../types.js';
-import { errata21, frfBytes, codeRateFromModemStat, modemConfig1, modemConfig2, modemConfig3 } from './modem-config.js';
+import { errata21, frfBytes, codeRateFromModemStat, modemConfig1, modemConfig2, modemConfig3, type PaSettings } from './modem-config.js';
 import { ChipVersion, Dio0Mapping, HopChannelBit, InvertIq, IrqFlag, Mode, OpModeBit, Reg, RssiOffsetDb, RF_MID_BAND_THRESH_HZ } from './registers.js';
 import type { SpiTransport } from './spi-transport.js';
 
@@ -26,6 +26,20 @@ export interface ModemFrame {
   rssiDbm: number;
   /** Coding rate the frame's header announced, when readable. */
   codeRate?: CodeRate;
+}
+
+/** A downlink as the modem loads it (LoRa, explicit header). */
+export interface ModemTx {
+  freqHz: number;
+  sf: SpreadingFactor;
+  bwHz: LoraBandwidthHz;
+  codeRate: CodeRate;
+  crcOn: boolean;
+  /** Inverted I/Q: true for downlinks to LoRaWAN devices [sx127x.md §10]. */
+  invertIq: boolean;
+  preambleSymbols: number;
+  pa: PaSettings;
+  payload: Uint8Array;
 }
 
 /** Errors of the modem, with a code (rule 5). */
@@ -91,10 +105,19 @@ export class Sx127xModem {
     throw new ModemError(`unexpected RegVersion 0x${v.toString(16)} (expected 0x12)`, 'EVERSION');
   }
 
+  /**
+   * Reaches LoRa SLEEP legally from any state: first SLEEP in the current
+   * modem family, then LongRangeMode, which only changes in SLEEP [§3].
+   */
+  private async enterLoraSleep(): Promise<void> {
+    const op = await this.read(Reg.OpMode);
+    await this.write(Reg.OpMode, (op & OpModeBit.LongRangeMode) | Mode.SLEEP);
+    await this.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.SLEEP);
+  }
+
   /** Configures continuous LoRa reception on `ch`: the §12 sequence, steps 2–13. */
   async startRx(ch: RxChannel): Promise<void> {
-    await this.write(Reg.OpMode, Mode.SLEEP);
-    await this.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.SLEEP);
+    await this.enterLoraSleep();
     await this.writeBurst(Reg.FrfMsb, Uint8Array.from(frfBytes(ch.freqHz)));
     await this.write(Reg.SyncWord, ch.syncWord);
     await this.write(Reg.ModemConfig1, modemConfig1(ch.bwHz, ch.codeRate));
@@ -124,6 +147,46 @@ export class Sx127xModem {
     await this.write(Reg.IrqFlagsMask, 0x00);
     await this.write(Reg.IrqFlags, 0xff);
     await this.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.RXCONTINUOUS);
+  }
+
+  /**
+   * Loads a downlink and pre-arms the synthesiser (FSTX), so that only the
+   * mode write of {@link fireTx} is left for the target time: the §13
+   * sequence, steps 1–8.
+   */
+  async prepareTx(tx: ModemTx): Promise<void> {
+    if (((await this.read(Reg.OpMode)) & OpModeBit.LongRangeMode) === 0) await this.enterLoraSleep();
+    await this.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.STDBY); // FIFO is not accessible in sleep
+    await this.writeBurst(Reg.FrfMsb, Uint8Array.from(frfBytes(tx.freqHz)));
+    await this.write(Reg.PaConfig, tx.pa.paConfig);
+    await this.write(Reg.PaDac, tx.pa.paDac);
+    await this.write(Reg.Ocp, tx.pa.ocp);
+    await this.write(Reg.ModemConfig1, modemConfig1(tx.bwHz, tx.codeRate));
+    await this.write(Reg.ModemConfig2, modemConfig2(tx.sf, tx.crcOn));
+    await this.write(Reg.ModemConfig3, modemConfig3(tx.sf, tx.bwHz));
+    await this.write(Reg.PreambleMsb, (tx.preambleSymbols >> 8) & 0xff);
+    await this.write(Reg.PreambleLsb, tx.preambleSymbols & 0xff);
+    await this.write(Reg.HighBwOptimize1, errata21(tx.bwHz, tx.freqHz).highBwOptimize1);
+    // TX inversion clears RegInvertIQ bit 0 and sets 0x3B to 0x19, as working code does [§10].
+    await this.write(Reg.InvertIQ, tx.invertIq ? InvertIq.TxInverted : InvertIq.RxNormal);
+    await this.write(Reg.InvertIQ2, tx.invertIq ? InvertIq.Iq2Inverted : InvertIq.Iq2Normal);
+    await this.write(Reg.PayloadLength, tx.payload.length);
+    await this.write(Reg.FifoTxBaseAddr, 0x00);
+    await this.write(Reg.FifoAddrPtr, 0x00);
+    await this.writeBurst(Reg.Fifo, tx.payload);
+    await this.write(Reg.DioMapping1, Dio0Mapping.TxDone);
+    await this.write(Reg.IrqFlags, 0xff);
+    await this.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.FSTX);
+  }
+
+  /** Starts the loaded transmission: the one time-critical SPI write [§13 step 9]. */
+  fireTx(): Promise<void> {
+    return this.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.TX);
+  }
+
+  /** True once TxDone is set (the chip is back in standby by itself). */
+  async txDone(): Promise<boolean> {
+    return ((await this.read(Reg.IrqFlags)) & IrqFlag.TxDone) !== 0;
   }
 
   /**
