@@ -14,3 +14,5 @@ export {
   type BcmToSysfsResult,
 } from './gpio/sysfs-numbering.js';
 export { describeGpioAccessError } from './gpio/gpio-errors.js';
+export { SX127X_BOARDS, type Sx127xBoard } from './sx127x/boards/index.js';
+export type { PaOutput } from './sx127x/modem-config.js';

@@ -81,12 +81,19 @@ describe('pktfwd CLI', () => {
   });
 
   test('radios not built yet exit 2 with a clear message', () => {
-    for (const radio of ['sx127x', 'sx1301']) {
-      const r = run(['run', '--config', fileURLToPath(SHIPPED_CONF), '--radio', radio]);
+    const withSx127x = writeConf({ ...shipped(), SX127x_conf: { board: 'dragino-lora-gps-hat' } });
+    for (const [radio, conf] of [['sx127x', withSx127x], ['sx1301', fileURLToPath(SHIPPED_CONF)]] as const) {
+      const r = run(['run', '--config', conf, '--radio', radio]);
       assert.equal(r.status, 2);
       assert.match(r.stderr, /not built yet/);
       assert.equal(r.stderr.trim().split('\n').length, 1);
     }
+  });
+
+  test('--radio sx127x without an SX127x_conf section exits 2 naming it', () => {
+    const r = run(['run', '--config', fileURLToPath(SHIPPED_CONF), '--radio', 'sx127x']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /SX127x_conf: expected an object/);
   });
 
   test('run: connects to the server, logs JSON lines, and exits 0 on SIGTERM', async () => {

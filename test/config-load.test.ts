@@ -197,10 +197,25 @@ describe('values', () => {
     assert.equal(g.serverAddress, '::1');
   });
 
-  test('SX127x_conf is passed through raw, without warnings for its keys', () => {
-    const c = parse((d) => (d.SX127x_conf = { spi: '/dev/spidev0.0', anything: { nested: [1] } }));
-    assert.deepEqual(c.config.sx127x, { spi: '/dev/spidev0.0', anything: { nested: [1] } });
-    assert.deepEqual(c.warnings, []);
+  test('SX127x_conf: a board preset fills the wiring; explicit keys override it', () => {
+    const c = parse((d) => (d.SX127x_conf = { board: 'dragino-lora-gps-hat', freq: 868300000, spread_factor: 9 })).config.sx127x!;
+    assert.deepEqual(
+      { spi: c.spiDevice, cs: c.csPinBcm, reset: c.resetPinBcm, dio0: c.dio0PinBcm, pa: c.paOutput, freq: c.freqHz, sf: c.spreadingFactor, sync: c.syncWord },
+      { spi: '/dev/spidev0.0', cs: 25, reset: 17, dio0: 4, pa: 'PA_BOOST', freq: 868300000, sf: 9, sync: 0x34 },
+    );
+    const o = parse((d) => (d.SX127x_conf = { board: 'dragino-lora-gps-hat', cs_pin: null })).config.sx127x!;
+    assert.equal(o.csPinBcm, null, 'with the spi0-1cs overlay the CE line drives BCM25');
+    const b = parse((d) => (d.SX127x_conf = { board: 'adafruit-rfm95-bonnet' })).config.sx127x!;
+    assert.deepEqual([b.spiDevice, b.resetPinBcm, b.dio0PinBcm], ['/dev/spidev0.1', 25, null]);
+  });
+
+  test('SX127x_conf errors name the key; unknown keys warn', () => {
+    assert.throws(() => parse((d) => (d.SX127x_conf = { board: 'lopy' })), /SX127x_conf\.board: expected one of custom, dragino-lora-gps-hat/);
+    assert.throws(() => parse((d) => (d.SX127x_conf = { reset_pin: 40 })), /SX127x_conf\.reset_pin: expected a BCM GPIO number 0\.\.27 or null, got 40/);
+    assert.throws(() => parse((d) => (d.SX127x_conf = { pa_output: 'RFO', tx_power_max: 20 })), /SX127x_conf\.tx_power_max: expected at most 14 dBm/);
+    assert.throws(() => parse((d) => (d.gateway_conf!.radio = 'sx127x')), /SX127x_conf: expected an object \(the single-channel radio/);
+    const w = parse((d) => (d.SX127x_conf = { board: 'dragino-lora-gps-hat', spi: 'x' })).warnings;
+    assert.deepEqual(w, ['global_conf.json: SX127x_conf.spi: unknown key, ignored']);
   });
 });
 
@@ -230,7 +245,8 @@ describe('global + local files', () => {
     g.SX127x_conf = { list: [1, 2, 3], mode: 'a' };
     const global = write(dir, 'global_conf.json', g);
     write(dir, 'local_conf.json', { SX127x_conf: { list: [4], mode: { x: 1 } } });
-    assert.deepEqual(loadConfig({ globalPath: global }).config.sx127x, { list: [4], mode: { x: 1 } });
+    // Merge semantics are checked on the merged document; the section's unknown keys only warn.
+    assert.deepEqual(loadConfig({ globalPath: global }).merged.SX127x_conf, { list: [4], mode: { x: 1 } });
   });
 
   test('no local file is fine; an explicit localPath must exist', () => {

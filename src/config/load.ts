@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, describeValue } from './errors.js';
+import { readSx127xConf } from './sx127x.js';
 import { readGatewayConf, readSimConf } from './gateway.js';
 import { parseJsonDocument } from './json-text.js';
 import { isJsonObject, mergeInto, OriginMap, setPath, type JsonObject } from './merge.js';
@@ -58,9 +59,10 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   if (!root.has('SX1301_conf')) root.fail('SX1301_conf', 'an object (the radios and channel plan)', undefined);
   const board = readBoardConf(root.child('SX1301_conf'));
   const sim = readSimConf(root.child('sim_conf'));
-  const sx127xRaw = root.raw('SX127x_conf');
-  if (sx127xRaw !== undefined && !isJsonObject(sx127xRaw)) root.fail('SX127x_conf', 'an object', sx127xRaw);
-  const sx127x = sx127xRaw === undefined ? null : (JSON.parse(JSON.stringify(sx127xRaw)) as Record<string, unknown>);
+  if (gateway.radio === 'sx127x' && !root.has('SX127x_conf')) {
+    root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
+  }
+  const sx127x = root.has('SX127x_conf') ? readSx127xConf(root.child('SX127x_conf')) : null;
   root.warnUnknown();
 
   return {

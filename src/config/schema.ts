@@ -1,3 +1,4 @@
+import type { Sx127xConf } from './sx127x.js';
 /**
  * Shapes of the loaded configuration. JSON keys are Semtech's (snake case,
  * `SX1301_conf`); these are the typed values the rest of src/ uses.
@@ -58,7 +59,7 @@ export interface ForwarderConfig {
   board: BoardConfig;
   sim: SimConf;
   /** Raw `SX127x_conf` section, validated by the SX127x driver's own loader; null when absent. */
-  sx127x: Record<string, unknown> | null;
+  sx127x: Sx127xConf | null;
 }
 
 /** Command-line values that replace config keys (validated like the keys). */
