@@ -23,7 +23,7 @@ export interface JitTimings {
   beaconReservedUs: number;
   /**
    * First slot tried for a Class C (immediate) frame, counted from now.
-   * PF4 uses 1 s ("TODO ... to be refined"); we follow S1302/CSD, 2·txJitDelayUs,
+   * PF4 uses 1 s, which its source marks as provisional; we follow S1302/CSD, 2·txJitDelayUs,
    * which is the default when this is left undefined.
    */
   classCAsapDelayUs: number | undefined;

@@ -6,6 +6,7 @@
  * A field whose value is JSON `null` counts as absent, as Go's encoding/json
  * (ChirpStack, The Things Stack) treats it.
  */
+import { decodeBase64Strict } from './wire-format.js';
 
 /** Failure of a field read: the reason names the field. */
 export interface FieldError {
@@ -124,4 +125,18 @@ export function findNonIntegerLiteral(text: string, keys: readonly string[]): st
     if (/[.eE]/.test(literal)) return `${m[1]} written as ${literal}: servers require a JSON integer`;
   }
   return null;
+}
+
+/**
+ * Reads `size` (u16) and base64 `data` of an rxpk or txpk and decodes the
+ * data; whether a size mismatch is an error is the caller's policy.
+ */
+export function readSizeAndData(obj: JsonObject, requirePadding: boolean): Field<{ size: number; data: string; bytes: Buffer }> {
+  const size = reqInt(obj, 'size', 0, 0xffff);
+  if (!size.ok) return size;
+  const data = reqString(obj, 'data');
+  if (!data.ok) return data;
+  const bytes = decodeBase64Strict(data.value, requirePadding);
+  if (!bytes.ok) return { ok: false, reason: `data ${bytes.reason}` };
+  return { ok: true, value: { size: size.value, data: data.value, bytes: bytes.bytes } };
 }

@@ -6,7 +6,7 @@
 import type { CrcStatus, RxPacket } from '../../hal/index.js';
 import { formatLoraDatr, parseRadio } from './datarate.js';
 import type { Field, JsonObject } from './json-fields.js';
-import { isJsonObject, optInt, optNumber, optString, reqInt, reqNumber, reqString, show, U32_MAX } from './json-fields.js';
+import { isJsonObject, optInt, optNumber, optString, readSizeAndData, reqInt, reqNumber, show, U32_MAX } from './json-fields.js';
 import {
   decodeBase64Strict,
   encodeBase64,
@@ -195,18 +195,13 @@ export function decodeRxpk(obj: unknown): DecodeRxpkResult {
   return { ok: true, rxpk };
 }
 
-/** Reads `size` and padded `data` and checks that they agree (txpk, unlike rxpk, tolerates a mismatch). */
+/** Reads `size` and padded `data`; unlike txpk, rxpk refuses a mismatch (a strict server does). */
 function readPayload(obj: JsonObject): Field<{ size: number; data: string; bytes: Buffer }> {
-  const size = reqInt(obj, 'size', 0, 0xffff);
-  if (!size.ok) return size;
-  const data = reqString(obj, 'data');
-  if (!data.ok) return data;
-  const bytes = decodeBase64Strict(data.value, true);
-  if (!bytes.ok) return { ok: false, reason: `data ${bytes.reason}` };
-  if (bytes.bytes.length !== size.value) {
-    return { ok: false, reason: `size ${size.value} does not match the ${bytes.bytes.length} bytes of data` };
+  const p = readSizeAndData(obj, true);
+  if (p.ok && p.value.bytes.length !== p.value.size) {
+    return { ok: false, reason: `size ${p.value.size} does not match the ${p.value.bytes.length} bytes of data` };
   }
-  return { ok: true, value: { size: size.value, data: data.value, bytes: bytes.bytes } };
+  return p;
 }
 
 /**

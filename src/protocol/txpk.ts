@@ -6,8 +6,8 @@
 import type { RadioParams } from '../../hal/index.js';
 import { formatLoraDatr, parseRadio } from './datarate.js';
 import type { JsonObject } from './json-fields.js';
-import { isJsonObject, optBool, optInt, parseJsonObject, reqInt, reqNumber, reqString, U32_MAX } from './json-fields.js';
-import { decodeBase64Strict, encodeBase64, formatFreqMhz } from './wire-format.js';
+import { isJsonObject, optBool, optInt, parseJsonObject, readSizeAndData, reqInt, reqNumber, U32_MAX } from './json-fields.js';
+import { encodeBase64, formatFreqMhz } from './wire-format.js';
 
 /** txpk as it travels (PROTOCOL.TXT §6). Optional fields are omitted when undefined. */
 export interface Txpk {
@@ -168,14 +168,12 @@ export function parsePullRespBody(body: Buffer): ParsePullRespResult {
     preambleSymbols = limits.min;
   }
 
-  const size = reqInt(t, 'size', 0, 0xffff);
-  if (!size.ok) return size;
-  const data = reqString(t, 'data');
-  if (!data.ok) return data;
-  const bytes = decodeBase64Strict(data.value, false);
-  if (!bytes.ok) return { ok: false, reason: `data ${bytes.reason}` };
-  if (bytes.bytes.length !== size.value) {
-    warnings.push(`size ${size.value} but data decodes to ${bytes.bytes.length} bytes; sending the ${bytes.bytes.length} decoded bytes`);
+  // Padding optional (PROTOCOL.TXT §6); a size mismatch is only a warning: the device's MIC covers the real bytes.
+  const payload = readSizeAndData(t, false);
+  if (!payload.ok) return payload;
+  const { size, bytes } = payload.value;
+  if (bytes.length !== size) {
+    warnings.push(`size ${size} but data decodes to ${bytes.length} bytes; sending the ${bytes.length} decoded bytes`);
   }
 
   const request: TxRequest = {
@@ -187,7 +185,7 @@ export function parsePullRespBody(body: Buffer): ParsePullRespResult {
     invertPolarity: lora ? (ipol.value ?? false) : false,
     preambleSymbols,
     noCrc: ncrc.value ?? false,
-    payload: new Uint8Array(bytes.bytes),
+    payload: new Uint8Array(bytes),
     warnings,
   };
   if (fdevHz !== undefined) request.fdevHz = fdevHz;
