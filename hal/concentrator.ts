@@ -34,4 +34,6 @@ export interface Concentrator {
   counterUs(): Promise<number>;
   /** Counter value latched at the last PPS edge, or null if no PPS was seen. */
   ppsCounterUs(): Promise<number | null>;
+  /** Optional driver figures (timing, faults) included in the forwarder's stats report. */
+  radioStats?(): Record<string, unknown>;
 }

@@ -16,3 +16,7 @@ export {
 export { describeGpioAccessError } from './gpio/gpio-errors.js';
 export { SX127X_BOARDS, type Sx127xBoard } from './sx127x/boards/index.js';
 export type { PaOutput } from './sx127x/modem-config.js';
+export { Sx127xConcentrator, type Sx127xConcentratorOptions, type Sx127xHardware, type Sx127xCounters } from './sx127x/sx127x-concentrator.js';
+export { createSx127xRadio, type Sx127xRadioSettings } from './sx127x/radio-factory.js';
+export { EmulatedSx127x } from './sx127x/emulated-radio.js';
+export { Sx1276Emulator } from './sx127x/sx1276-emulator.js';

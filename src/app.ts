@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { SimConcentrator, type Concentrator } from '../hal/index.js';
+import { SimConcentrator, createSx127xRadio, type Concentrator } from '../hal/index.js';
 import { ConfigError, loadConfig, type ConfigOverrides, type ForwarderConfig, type LoadedConfig } from './config/index.js';
 import { Forwarder } from './forwarder.js';
 import { createLogger, type LogFormat } from './log.js';
@@ -43,6 +43,19 @@ export function makeConcentrator(config: ForwarderConfig, log: Logger): Concentr
       airPort: config.sim.airPort,
       counterStartUs: config.sim.counterStartUs,
       log: log.child({ module: 'sim' }),
+    });
+  }
+  if (kind === 'sx127x') {
+    const sx = config.sx127x;
+    // parseConfig requires SX127x_conf when radio is sx127x; this guards the type.
+    if (!sx) throw new StartupError('SX127x_conf: expected an object when radio is "sx127x"', EXIT_CONFIG, 'ECONFIG');
+    return createSx127xRadio({
+      spiDevice: sx.spiDevice, spiSpeedHz: sx.spiSpeedHz, csPinBcm: sx.csPinBcm, resetPinBcm: sx.resetPinBcm, dio0PinBcm: sx.dio0PinBcm,
+      rx: { freqHz: sx.freqHz, sf: sx.spreadingFactor, bwHz: sx.bandwidthHz, codeRate: sx.codeRate, syncWord: sx.syncWord },
+      paOutput: sx.paOutput, txPowerMaxDbm: sx.txPowerMaxDbm, txFreqMinHz: sx.txFreqMinHz, txFreqMaxHz: sx.txFreqMaxHz,
+      dio0LatencyUs: sx.dio0LatencyUs, pollIntervalMs: sx.pollIntervalMs,
+      air: { address: config.sim.airAddress, port: config.sim.airPort }, counterStartUs: config.sim.counterStartUs,
+      log: log.child({ module: 'sx127x' }),
     });
   }
   throw new StartupError(`radio "${kind}": not built yet in this version (use --radio sim)`, EXIT_CONFIG, 'ENOTBUILT');

@@ -145,6 +145,7 @@ export class Forwarder extends EventEmitter {
           jit: { queued: this.scheduler.jit.size },
           link: { server: this.link.serverAddress, ...this.link.counters },
           gps: g.fakeGps ? 'fake coordinates' : 'disabled',
+          ...(this.o.concentrator.radioStats ? { radio: this.o.concentrator.radioStats() } : {}),
         },
       },
       'stats report',

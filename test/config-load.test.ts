@@ -72,7 +72,21 @@ describe('shipped global_conf.json', () => {
     assert.deepEqual([gateway.forwardCrcValid, gateway.forwardCrcError, gateway.forwardCrcDisabled], [true, false, false]);
     assert.equal(gateway.radio, 'sim');
     assert.deepEqual(sim, { airAddress: '127.0.0.1', airPort: 1760, counterStartUs: null });
-    assert.equal(sx127x, null);
+    // The Dragino HAT preset, used when run with --radio sx127x.
+    assert.deepEqual(sx127x, {
+      board: 'dragino-lora-gps-hat', spiDevice: '/dev/spidev0.0', spiSpeedHz: 8_000_000, csPinBcm: 25, resetPinBcm: 17, dio0PinBcm: 4,
+      freqHz: 868_100_000, spreadingFactor: 7, bandwidthHz: 125000, codeRate: '4/5', syncWord: 0x34, txPowerMaxDbm: 14,
+      paOutput: 'PA_BOOST', txFreqMinHz: 863_000_000, txFreqMaxHz: 870_000_000, dio0LatencyUs: 'auto', pollIntervalMs: 1,
+    });
+  });
+
+  test('with --radio sx127x the forwarder schedules against the single radio: one RF chain, whole dBm up to tx_power_max', () => {
+    const { board } = loadConfig({ globalPath: SHIPPED, overrides: { radio: 'sx127x' } }).config;
+    assert.deepEqual(board.radios, [
+      { enable: true, type: 'SX1276', freqHz: 868_100_000, rssiOffsetDb: 0, txEnable: true, txFreqMinHz: 863_000_000, txFreqMaxHz: 870_000_000 },
+    ]);
+    assert.deepEqual(board.txLut.map((e) => e.rfPowerDbm), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    assert.ok(board.multiSfChannels.every((c) => !c.enable));
   });
 
   test('merged JSON equals the file (no defaults added, nothing mutated)', () => {
@@ -213,7 +227,14 @@ describe('values', () => {
     assert.throws(() => parse((d) => (d.SX127x_conf = { board: 'lopy' })), /SX127x_conf\.board: expected one of custom, dragino-lora-gps-hat/);
     assert.throws(() => parse((d) => (d.SX127x_conf = { reset_pin: 40 })), /SX127x_conf\.reset_pin: expected a BCM GPIO number 0\.\.27 or null, got 40/);
     assert.throws(() => parse((d) => (d.SX127x_conf = { pa_output: 'RFO', tx_power_max: 20 })), /SX127x_conf\.tx_power_max: expected at most 14 dBm/);
-    assert.throws(() => parse((d) => (d.gateway_conf!.radio = 'sx127x')), /SX127x_conf: expected an object \(the single-channel radio/);
+    assert.throws(() => parse((d) => {
+      d.gateway_conf!.radio = 'sx127x';
+      delete d.SX127x_conf;
+    }), /SX127x_conf: expected an object \(the single-channel radio/);
+    assert.throws(() => parse((d) => (d.SX127x_conf = { spi_device: 'spidev0.0' })), /SX127x_conf\.spi_device: expected a spidev path such as \/dev\/spidev0\.0, or "emulator", got "spidev0\.0"/);
+    assert.throws(() => parse((d) => (d.SX127x_conf = { dio0_latency_us: -5 })), /SX127x_conf\.dio0_latency_us: expected "auto" or an integer 0\.\.10000/);
+    assert.throws(() => parse((d) => (d.SX127x_conf = { tx_freq_min: 869_000_000, tx_freq_max: 868_000_000 })), /SX127x_conf\.tx_freq_max: expected at least tx_freq_min/);
+    assert.equal(parse((d) => (d.SX127x_conf = { spi_device: 'emulator', dio0_latency_us: 120 })).config.sx127x!.dio0LatencyUs, 120);
     const w = parse((d) => (d.SX127x_conf = { board: 'dragino-lora-gps-hat', spi: 'x' })).warnings;
     assert.deepEqual(w, ['global_conf.json: SX127x_conf.spi: unknown key, ignored']);
   });

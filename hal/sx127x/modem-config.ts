@@ -92,3 +92,16 @@ export function paSettings(requestedDbm: number, output: PaOutput): PaSettings {
   if (powerDbm > 17) return { paConfig: 0x80 | (powerDbm - 5), paDac: 0x87, ocp: 0x31, powerDbm };
   return { paConfig: 0x80 | (powerDbm - 2), paDac: 0x84, ocp: 0x2b, powerDbm };
 }
+
+/**
+ * The output power RegPaConfig/RegPaDac select, dBm (the inverse of
+ * {@link paSettings}) [sx127x.md §5]: PA_BOOST gives 2 + OutputPower, or
+ * 5 + OutputPower with PaDac 0x87; RFO gives Pmax − (15 − OutputPower) with
+ * Pmax = 10.8 + 0.6·MaxPower.
+ */
+export function powerFromPaRegisters(paConfig: number, paDac: number): number {
+  const out = paConfig & 0x0f;
+  if (paConfig & 0x80) return (paDac & 0x07) === 0x07 ? out + 5 : out + 2;
+  const pmax = 10.8 + 0.6 * ((paConfig >> 4) & 0x07);
+  return Math.round((pmax - (15 - out)) * 10) / 10;
+}

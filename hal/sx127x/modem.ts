@@ -8,6 +8,9 @@ import { errata21, frfBytes, codeRateFromModemStat, modemConfig1, modemConfig2, 
 import { ChipVersion, Dio0Mapping, HopChannelBit, InvertIq, IrqFlag, Mode, OpModeBit, Reg, RssiOffsetDb, RF_MID_BAND_THRESH_HZ } from './registers.js';
 import type { SpiTransport } from './spi-transport.js';
 
+/** The RegOpMode = LoRa TX write, allocated once: nothing is allocated between the spin and the write. */
+const FIRE_TX = Buffer.from([Reg.OpMode | 0x80, OpModeBit.LongRangeMode | Mode.TX]);
+
 /** Receive channel of a single-channel gateway. */
 export interface RxChannel {
   freqHz: number;
@@ -38,6 +41,8 @@ export interface ModemTx {
   /** Inverted I/Q: true for downlinks to LoRaWAN devices [sx127x.md §10]. */
   invertIq: boolean;
   preambleSymbols: number;
+  /** Implicit header (Class B beacons); default explicit. */
+  implicitHeader?: boolean;
   pa: PaSettings;
   payload: Uint8Array;
 }
@@ -55,38 +60,70 @@ export class ModemError extends Error {
  */
 export class Sx127xModem {
   private chain: Promise<unknown> = Promise.resolve();
+  private pending = 0;
 
   constructor(private readonly spi: SpiTransport) {}
 
   /** Runs `fn` after every earlier access (serialised SPI). */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
+  private serial<T>(fn: () => T): Promise<T> {
+    this.pending++;
+    const run = this.chain.then(fn, fn).finally(() => this.pending--);
     this.chain = run.catch(() => undefined);
     return run;
   }
 
+  /** True while queued accesses have not completed. */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
+  /** Resolves once every access queued so far has completed (successfully or not). */
+  async idle(): Promise<void> {
+    while (this.pending > 0) await this.chain;
+  }
+
   /** Reads one register. */
   read(addr: number): Promise<number> {
-    return this.serial(async () => (await this.spi.transfer(Buffer.from([addr & 0x7f, 0])))[1]!);
+    return this.serial(() => this.spi.transferSync(Buffer.from([addr & 0x7f, 0]))[1]!);
   }
 
   /** Writes one register. */
   write(addr: number, value: number): Promise<void> {
-    return this.serial(async () => {
-      await this.spi.transfer(Buffer.from([addr | 0x80, value & 0xff]));
+    return this.serial(() => {
+      this.spi.transferSync(Buffer.from([addr | 0x80, value & 0xff]));
     });
   }
 
   /** Burst-reads `n` bytes from `addr` (the FIFO streams at 0x00). */
   readBurst(addr: number, n: number): Promise<Buffer> {
-    return this.serial(async () => (await this.spi.transfer(Buffer.alloc(n + 1, 0).fill(addr & 0x7f, 0, 1))).subarray(1));
+    return this.serial(() => this.spi.transferSync(Buffer.alloc(n + 1, 0).fill(addr & 0x7f, 0, 1)).subarray(1));
   }
 
   /** Burst-writes `data` from `addr`. */
   writeBurst(addr: number, data: Uint8Array): Promise<void> {
-    return this.serial(async () => {
-      await this.spi.transfer(Buffer.concat([Buffer.from([addr | 0x80]), Buffer.from(data)]));
+    return this.serial(() => {
+      this.spi.transferSync(Buffer.concat([Buffer.from([addr | 0x80]), Buffer.from(data)]));
     });
+  }
+
+  /**
+   * Reads one register at once, outside the queue: for the timing-critical
+   * path only, which first waits for {@link idle} and then runs without
+   * yielding. Throws EBUSY if accesses are still queued.
+   */
+  readNow(addr: number): number {
+    this.assertIdle();
+    return this.spi.transferSync(Buffer.from([addr & 0x7f, 0]))[1]!;
+  }
+
+  /** Starts the loaded transmission at once: {@link fireTx} without the queue (same precondition as {@link readNow}). */
+  fireTxNow(): void {
+    this.assertIdle();
+    this.spi.transferSync(FIRE_TX);
+  }
+
+  private assertIdle(): void {
+    if (this.pending > 0) throw Object.assign(new Error('SPI access queued while a timed access was attempted'), { code: 'EBUSY' });
   }
 
   /**
@@ -161,7 +198,7 @@ export class Sx127xModem {
     await this.write(Reg.PaConfig, tx.pa.paConfig);
     await this.write(Reg.PaDac, tx.pa.paDac);
     await this.write(Reg.Ocp, tx.pa.ocp);
-    await this.write(Reg.ModemConfig1, modemConfig1(tx.bwHz, tx.codeRate));
+    await this.write(Reg.ModemConfig1, modemConfig1(tx.bwHz, tx.codeRate, tx.implicitHeader ?? false));
     await this.write(Reg.ModemConfig2, modemConfig2(tx.sf, tx.crcOn));
     await this.write(Reg.ModemConfig3, modemConfig3(tx.sf, tx.bwHz));
     await this.write(Reg.PreambleMsb, (tx.preambleSymbols >> 8) & 0xff);

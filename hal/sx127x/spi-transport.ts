@@ -21,7 +21,9 @@ export type SpiErrorCode =
   /** The bus or the device failed the transfer. */
   | 'EIO'
   /** The caller passed a buffer the framing cannot carry (programmer error). */
-  | 'EINVAL';
+  | 'EINVAL'
+  /** The device node could not be opened (SPI not enabled, no permission, module missing). */
+  | 'ENODEV';
 
 /** Error thrown by an {@link SpiTransport}; branch on `code`. */
 export class SpiError extends Error {
@@ -47,6 +49,14 @@ export interface SpiTransport {
    * (`ECLOSED` after close, `EIO` on a bus failure, `EINVAL` for an empty buffer).
    */
   transfer(tx: Buffer): Promise<Buffer>;
+  /**
+   * The same transaction, completed before returning (throws instead of
+   * rejecting). The driver uses this form: an SX127x register access is a few
+   * bytes, and a synchronous ioctl avoids the thread-pool round trip of an
+   * asynchronous one (its latency and jitter would land on the time-critical
+   * TX-start write and on the tmst of every frame).
+   */
+  transferSync(tx: Buffer): Buffer;
   /** Release the device; later transfers reject with code `ECLOSED`. Idempotent. */
   close(): Promise<void>;
 }

@@ -15,6 +15,11 @@ export interface Sx1276EmulatorOptions {
    * writes have no effect (as with MISO stuck low or high).
    */
   version?: number;
+  /**
+   * Keep only about this many newest entries in `transactions`, `txEvents`
+   * and `modeChanges` (long runs: the benchmark); default unbounded.
+   */
+  maxRecords?: number;
 }
 
 /** One SPI transaction as seen on the bus. */

@@ -60,8 +60,12 @@ export class Sx1276Emulator implements SpiTransport {
   readonly violations: string[] = [];
   /** Every transmission started, in order. */
   readonly txEvents: EmulatedTx[] = [];
+  /** Every change of the RegOpMode mode field, by the host or by the chip itself (TxDone → STDBY). */
+  readonly modeChanges: Array<{ atUs: number; from: ModeValue; to: ModeValue }> = [];
   /** Why the last `injectFrame()` returned false; undefined after a reception. */
   lastRejection: string | undefined;
+  /** Called after every successful transfer (a real-time wrapper re-arms its TxDone timer here). */
+  afterTransfer: (() => void) | undefined;
 
   private readonly now: () => number;
   private readonly version: number;
@@ -70,9 +74,13 @@ export class Sx1276Emulator implements SpiTransport {
   private rxWritePtr = 0;
   private activeTx: EmulatedTx | undefined;
   private readonly dio0Listeners: Array<() => void> = [];
+  private readonly txStartListeners: Array<(tx: EmulatedTx) => void> = [];
+  private readonly maxRecords: number;
   private closed = false;
   private failuresLeft = 0;
   private stuckByte: number | undefined;
+  /** `now()` at the start of the transaction being run: the chip acts on a write when its byte arrives. */
+  private transactionAtUs: number | undefined;
 
   /** @param opts clock and chip identity, see {@link Sx1276EmulatorOptions} */
   constructor(opts: Sx1276EmulatorOptions) {
@@ -80,20 +88,37 @@ export class Sx1276Emulator implements SpiTransport {
     this.version = opts.version ?? ChipVersion.SX1276;
     if (this.version === 0x00 || this.version === 0xff) this.stuckByte = this.version;
     this.regs = resetRegisterFile(this.version);
+    this.maxRecords = opts.maxRecords ?? Infinity;
   }
 
   // ---- SpiTransport ----
 
   /** Run one SX127x SPI transaction (see spi-transport.ts for the framing). */
   transfer(tx: Buffer): Promise<Buffer> {
-    if (this.closed) return Promise.reject(new SpiError('ECLOSED', 'SX1276 emulator: transfer after close'));
-    if (tx.length === 0) return Promise.reject(new SpiError('EINVAL', 'SX1276 emulator: empty transfer'));
+    try {
+      return Promise.resolve(this.transferSync(tx));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Synchronous form of {@link transfer}; throws the same coded errors. */
+  transferSync(tx: Buffer): Buffer {
+    if (this.closed) throw new SpiError('ECLOSED', 'SX1276 emulator: transfer after close');
+    if (tx.length === 0) throw new SpiError('EINVAL', 'SX1276 emulator: empty transfer');
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
-      return Promise.reject(new SpiError('EIO', 'SX1276 emulator: injected SPI failure'));
+      throw new SpiError('EIO', 'SX1276 emulator: injected SPI failure');
     }
     this.poll();
-    return Promise.resolve(this.runTransaction(tx));
+    let rx: Buffer;
+    try {
+      rx = this.runTransaction(tx);
+    } finally {
+      this.transactionAtUs = undefined;
+    }
+    this.afterTransfer?.();
+    return rx;
   }
 
   /** Close the link; later transfers reject with code `ECLOSED`. */
@@ -126,6 +151,11 @@ export class Sx1276Emulator implements SpiTransport {
       const i = this.dio0Listeners.indexOf(cb);
       if (i >= 0) this.dio0Listeners.splice(i, 1);
     };
+  }
+
+  /** Call `cb` when a transmission starts (at the RegOpMode = TX write). */
+  onTxStart(cb: (tx: EmulatedTx) => void): void {
+    this.txStartListeners.push(cb);
   }
 
   /** Make the next `n` transfers reject with code `EIO` without reaching the chip. */
@@ -182,6 +212,12 @@ export class Sx1276Emulator implements SpiTransport {
     return true;
   }
 
+  /** Appends to a record list, keeping the newest `maxRecords` entries. */
+  private record<T>(list: T[], entry: T): void {
+    list.push(entry);
+    if (list.length > 2 * this.maxRecords) list.splice(0, list.length - this.maxRecords);
+  }
+
   // ---- SPI decoding ----
 
   private runTransaction(tx: Buffer): Buffer {
@@ -189,9 +225,10 @@ export class Sx1276Emulator implements SpiTransport {
     const write = (tx[0]! & SPI_WRITE_BIT) !== 0;
     const addr = tx[0]! & REG_LAST;
     const atUs = this.now();
+    this.transactionAtUs = atUs;
     if (this.stuckByte !== undefined) {
       rx.fill(this.stuckByte);
-      this.transactions.push({ atUs, write, addr, data: Buffer.from(write ? tx.subarray(1) : rx.subarray(1)) });
+      this.record(this.transactions, { atUs, write, addr, data: Buffer.from(write ? tx.subarray(1) : rx.subarray(1)) });
       return rx;
     }
     let overrun = false;
@@ -206,7 +243,7 @@ export class Sx1276Emulator implements SpiTransport {
       if (write) this.writeRegister(a, tx[i]!);
       else rx[i] = this.readRegister(a);
     }
-    this.transactions.push({ atUs, write, addr, data: Buffer.from(write ? tx.subarray(1) : rx.subarray(1)) });
+    this.record(this.transactions, { atUs, write, addr, data: Buffer.from(write ? tx.subarray(1) : rx.subarray(1)) });
     return rx;
   }
 
@@ -277,12 +314,15 @@ export class Sx1276Emulator implements SpiTransport {
     const oldMode = old & OpModeBit.ModeMask;
     const newMode = next & OpModeBit.ModeMask;
     this.regs[Reg.OpMode] = next;
+    if (oldMode !== newMode) this.record(this.modeChanges, { atUs: this.transactionAtUs ?? this.now(), from: oldMode as ModeValue, to: newMode as ModeValue });
     if (oldMode === Mode.TX && newMode !== Mode.TX) this.abortTx();
     if (RX_MODES.has(newMode) && !RX_MODES.has(oldMode)) this.enterRx();
     if (newMode === Mode.TX && oldMode !== Mode.TX) this.startTx();
   }
 
   private setModeField(mode: ModeValue): void {
+    const from = this.mode;
+    if (from !== mode) this.record(this.modeChanges, { atUs: this.transactionAtUs ?? this.now(), from, to: mode });
     this.regs[Reg.OpMode] = (this.regs[Reg.OpMode]! & ~OpModeBit.ModeMask) | mode;
   }
 
@@ -322,10 +362,11 @@ export class Sx1276Emulator implements SpiTransport {
       noCrc: !s.crcOn,
       noHeader: s.implicitHeader,
     });
-    const startUs = this.now();
+    const startUs = this.transactionAtUs ?? this.now();
     const ev: EmulatedTx = { startUs, endUs: startUs + airtimeUs, airtimeUs, registers: this.regs.slice(), payload, settings: s };
-    this.txEvents.push(ev);
+    this.record(this.txEvents, ev);
     this.activeTx = ev;
+    for (const cb of this.txStartListeners) cb(ev);
   }
 
   // ---- IRQ and reception ----

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, describeValue } from './errors.js';
-import { readSx127xConf } from './sx127x.js';
+import { readSx127xConf, sx127xBoardConfig } from './sx127x.js';
 import { readGatewayConf, readSimConf } from './gateway.js';
 import { parseJsonDocument } from './json-text.js';
 import { isJsonObject, mergeInto, OriginMap, setPath, type JsonObject } from './merge.js';
@@ -62,11 +62,15 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   if (gateway.radio === 'sx127x' && !root.has('SX127x_conf')) {
     root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
   }
-  const sx127x = root.has('SX127x_conf') ? readSx127xConf(root.child('SX127x_conf')) : null;
+  const r0 = board.radios[0];
+  const txDefault = r0?.txEnable ? { min: r0.txFreqMinHz, max: r0.txFreqMaxHz } : { min: 863_000_000, max: 870_000_000 };
+  const sx127x = root.has('SX127x_conf') ? readSx127xConf(root.child('SX127x_conf'), txDefault) : null;
   root.warnUnknown();
+  // With an SX127x the forwarder schedules against the single radio, not the SX1301 plan.
+  const effectiveBoard = gateway.radio === 'sx127x' && sx127x ? sx127xBoardConfig(sx127x, board) : board;
 
   return {
-    config: { gateway, board, sim, sx127x },
+    config: { gateway, board: effectiveBoard, sim, sx127x },
     merged,
     files: docs.map((d) => d.name),
     warnings: ctx.warnings,

@@ -1,0 +1,603 @@
+/**
+ * The SX127x single-channel gateway as a {@link Concentrator}: one SX1276
+ * listening continuously on one frequency and data rate, a microsecond counter
+ * kept by the host, and downlinks started at their counter value.
+ *
+ * Time. The SX127x has no timestamp counter, so the gateway's u32 µs counter
+ * is the host's monotonic clock (`clockUs`) offset to a start value.
+ * - Receive: RxDone raises DIO0 at the end of the frame. `tmst` is the clock
+ *   read in the DIO0 callback, minus the DIO0 latency (what is constant
+ *   between the edge and the callback; see {@link Sx127xConcentratorOptions.dio0LatencyUs}).
+ *   Without a DIO0 pin, RegIrqFlags is polled every `pollIntervalMs` and the
+ *   frame is stamped at the midpoint between the read that saw RxDone and the
+ *   one before it: unbiased, with an error of at most half the poll interval.
+ * - Transmit: the JIT queue hands a frame over about 30 ms ahead. The driver
+ *   leaves RX `prepareLeadUs` before the target, loads the frame and pre-arms
+ *   the synthesiser (FSTX, sx127x.md §13), wakes `spinLeadUs` before the
+ *   target, waits for the SPI queue to drain, then spins on the clock in a
+ *   small function, warms the SPI path with one register read about 300 µs
+ *   before, and writes RegOpMode = TX synchronously at the target
+ *   (sx127x.md "Node.js timing notes"). It never fires early.
+ * - On TxDone (DIO0 mapped to TxDone, or polled) the full §12 receive
+ *   configuration is written again. The time from TxDone to RX and the whole
+ *   receive gap (leaving RX → back in RX) are measured and counted.
+ *
+ * Faults. An SPI error, a version register that no longer reads 0x12, a radio
+ * found outside continuous RX while it should be listening (it reset itself),
+ * or a TxDone that never comes: logged, counted, and the radio is reset and
+ * re-initialised with back-off (0.1 s doubling to 10 s). The process goes on.
+ */
+import type { Logger } from 'pino';
+import type { Concentrator } from '../concentrator.js';
+import type { EdgeLine, OutputLine } from '../gpio/lines.js';
+import { timeOnAirUs } from '../lora/time-on-air.js';
+import { SampleRing } from '../sample-ring.js';
+import { counterDiffUs, u32, type RxPacket, type SendResult, type TxPacket, type TxStatus } from '../types.js';
+import { paSettings, type PaOutput } from './modem-config.js';
+import { Sx127xModem, type RxChannel } from './modem.js';
+import { ChipVersion, Mode, OpModeBit, Reg } from './registers.js';
+import type { SpiTransport } from './spi-transport.js';
+
+/** The radio's hardware links, opened by {@link Sx127xConcentratorOptions.open} at start. */
+export interface Sx127xHardware {
+  spi: SpiTransport;
+  /** NRESET line, or null when not wired. */
+  reset: OutputLine | null;
+  /** DIO0 line, or null to poll RegIrqFlags. */
+  dio0: EdgeLine | null;
+  /** Releases the SPI device and the GPIO lines. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link Sx127xConcentrator}. */
+export interface Sx127xConcentratorOptions {
+  /** Opens the hardware (called by start(); its errors are start()'s errors). */
+  open: () => Promise<Sx127xHardware>;
+  /** The receive channel. */
+  rx: RxChannel;
+  paOutput: PaOutput;
+  /** Highest conducted power allowed, dBm (integer). */
+  txPowerMaxDbm: number;
+  txFreqMinHz: number;
+  txFreqMaxHz: number;
+  log: Logger;
+  /** Monotonic clock, µs. Default `performance.now() × 1000`. */
+  clockUs?: () => number;
+  /** Counter value at start; null/undefined = random. */
+  counterStartUs?: number | null;
+  /**
+   * Constant subtracted from the DIO0 callback time to stamp a frame, µs, or
+   * 'auto' (default): the median of the measured TxDone latencies (callback
+   * time − (TX start + time on air)), which travel the same GPIO path as
+   * RxDone. Before the first TX, 'auto' subtracts nothing.
+   */
+  dio0LatencyUs?: number | 'auto';
+  /** RegIrqFlags poll period without DIO0, ms (default 1). */
+  pollIntervalMs?: number;
+  /** Health check period (RegVersion, RegOpMode), ms (default 1000). */
+  healthIntervalMs?: number;
+  /** Leave RX and load the frame this long before the target, µs (default 10,000). */
+  prepareLeadUs?: number;
+  /** Wake from the timer this long before the target and spin, µs (default 3,000). */
+  spinLeadUs?: number;
+  /** Receive queue depth, frames (default 256; the oldest are kept). */
+  fifoCapacity?: number;
+}
+
+/** Counters of the driver since start. */
+export interface Sx127xCounters {
+  rxFrames: number;
+  rxCrcBad: number;
+  rxNoCrc: number;
+  rxFifoOverflow: number;
+  /** DIO0 edges (or polls) that found no RxDone. */
+  rxSpurious: number;
+  txStarted: number;
+  txDone: number;
+  /** TX started more than 1 ms after its target (the timer woke too late). */
+  txLate: number;
+  txRefused: number;
+  /** Frames lost because a fault interrupted them. */
+  txAborted: number;
+  faults: number;
+  reinits: number;
+}
+
+type State = 'off' | 'starting' | 'listening' | 'preparing' | 'armed' | 'emitting' | 'restoring' | 'down';
+
+interface TxJob {
+  packet: TxPacket;
+  /** Target on the monotonic clock, µs. */
+  targetMono: number;
+  /** Target counter value, or null for an immediate frame. */
+  targetCount: number | null;
+  airtimeUs: number;
+  firedMono?: number;
+  rxLeftMono?: number;
+  timer?: NodeJS.Timeout;
+}
+
+const WARMUP_BEFORE_US = 300;
+const TX_LATE_US = 1000;
+const REINIT_MIN_MS = 100;
+const REINIT_MAX_MS = 10_000;
+
+/** Spins on `clock` until it reads at least `t`; returns that reading. Kept small so it stays optimised. */
+function spinUntil(clock: () => number, t: number): number {
+  let now = clock();
+  while (now < t) now = clock();
+  return now;
+}
+
+const defaultClock = () => performance.now() * 1000;
+const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** SX1276/RFM95 single-channel gateway radio. */
+export class Sx127xConcentrator implements Concentrator {
+  readonly counters: Sx127xCounters = {
+    rxFrames: 0, rxCrcBad: 0, rxNoCrc: 0, rxFifoOverflow: 0, rxSpurious: 0, txStarted: 0, txDone: 0, txLate: 0,
+    txRefused: 0, txAborted: 0, faults: 0, reinits: 0,
+  };
+  /** Signed TX start error (start − target), µs. */
+  readonly txStartErrorUs = new SampleRing();
+  /** TxDone → back in continuous RX, µs. */
+  readonly rxRestoreUs = new SampleRing();
+  /** Leaving RX → back in RX around each TX, µs. */
+  readonly rxGapUs = new SampleRing();
+  /** DIO0 callback − (TX start + time on air), µs. */
+  readonly dio0LatencyUs = new SampleRing(64);
+
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  private hw: Sx127xHardware | null = null;
+  private modem: Sx127xModem | null = null;
+  private state: State = 'off';
+  private epochMono = 0;
+  private startCount = 0;
+  private job: TxJob | null = null;
+  private readonly fifo: RxPacket[] = [];
+  private readonly callbacks: (() => void)[] = [];
+  private pollTimer: NodeJS.Timeout | null = null;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private reinitTimer: NodeJS.Timeout | null = null;
+  private reinitDelayMs = REINIT_MIN_MS;
+  private lastPollMono: number | null = null;
+  private lastFault: string | null = null;
+  private rxBackMono = 0;
+  /** Multi-step register sequences run one at a time (the modem only serialises single transfers). */
+  private ops: Promise<unknown> = Promise.resolve();
+  private opsPending = 0;
+
+  constructor(private readonly o: Sx127xConcentratorOptions) {
+    this.clock = o.clockUs ?? defaultClock;
+    this.log = o.log;
+  }
+
+  // ---- counter ----
+
+  /** The gateway counter at a monotonic time (µs). */
+  counterAt(monoUs: number): number {
+    return u32(Math.floor(monoUs - this.epochMono) + this.startCount);
+  }
+
+  /** The monotonic time at which the counter reads `countUs`, taking the nearer side of the wrap. */
+  monoAt(countUs: number): number {
+    const now = this.clock();
+    return now + counterDiffUs(countUs, this.counterAt(now));
+  }
+
+  /** Target counter value of the frame being transmitted (null: immediate or none). For the emulated air. */
+  get currentTxTarget(): number | null {
+    return this.job?.targetCount ?? null;
+  }
+
+  // ---- Concentrator ----
+
+  async start(): Promise<void> {
+    if (this.state !== 'off') return;
+    this.state = 'starting';
+    this.epochMono = this.clock();
+    this.startCount = u32(this.o.counterStartUs ?? Math.floor(Math.random() * 2 ** 32));
+    try {
+      this.hw = await this.o.open();
+      this.modem = new Sx127xModem(this.hw.spi);
+      await this.initRadio();
+    } catch (err) {
+      this.state = 'off';
+      await this.hw?.close().catch(() => undefined);
+      this.hw = null;
+      this.modem = null;
+      throw err;
+    }
+    this.hw.dio0?.watch(() => this.onDio0(this.clock()));
+    if (!this.hw.dio0) {
+      this.pollTimer = setInterval(() => void this.poll(), this.o.pollIntervalMs ?? 1);
+    }
+    this.healthTimer = setInterval(() => void this.healthCheck(), this.o.healthIntervalMs ?? 1000);
+    this.log.info(
+      {
+        freqHz: this.o.rx.freqHz, sf: this.o.rx.sf, bwHz: this.o.rx.bwHz, cr: this.o.rx.codeRate,
+        syncWord: `0x${this.o.rx.syncWord.toString(16)}`, dio0: this.hw.dio0 ? 'interrupt' : `polled every ${this.o.pollIntervalMs ?? 1} ms`,
+        counterStartUs: this.startCount,
+      },
+      'SX127x radio listening',
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'off') return;
+    // Let an emission in progress finish (at most its time on air plus a margin).
+    const job = this.job;
+    if (job?.firedMono !== undefined && this.state === 'emitting') {
+      const leftMs = (job.firedMono + job.airtimeUs - this.clock()) / 1000 + 5;
+      if (leftMs > 0) await sleepMs(Math.min(leftMs, 5000));
+    }
+    this.state = 'off';
+    for (const t of [this.pollTimer, this.healthTimer, this.reinitTimer]) if (t) clearInterval(t);
+    this.pollTimer = this.healthTimer = this.reinitTimer = null;
+    if (this.job?.timer) clearTimeout(this.job.timer);
+    this.job = null;
+    try {
+      const modem = this.modem;
+      if (modem) await this.exclusive(() => modem.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.STDBY));
+    } catch {
+      // the radio may be gone; closing matters more
+    }
+    await this.hw?.close().catch(() => undefined);
+    this.hw = null;
+    this.modem = null;
+    this.log.info('SX127x radio stopped');
+  }
+
+  async receive(max: number): Promise<RxPacket[]> {
+    return this.fifo.splice(0, Math.max(0, max));
+  }
+
+  onReceive(callback: () => void): void {
+    this.callbacks.push(callback);
+  }
+
+  async send(p: TxPacket): Promise<SendResult> {
+    const refuse = (error: 'TX_FREQ' | 'TX_POWER' | 'BUSY' | 'NOT_STARTED' | 'INVALID', detail: string): SendResult => {
+      this.counters.txRefused++;
+      return { ok: false, error, detail };
+    };
+    if (this.state === 'off' || this.state === 'starting') return refuse('NOT_STARTED', 'radio not started');
+    if (this.state === 'down') return refuse('NOT_STARTED', `radio is being re-initialised after a fault (${this.lastFault ?? '?'})`);
+    if (p.radio.modulation !== 'LORA') return refuse('INVALID', 'the SX127x driver transmits LoRa only');
+    if (p.mode === 'on-pps') return refuse('INVALID', 'no PPS on the SX127x radio');
+    if (p.freqHz < this.o.txFreqMinHz || p.freqHz > this.o.txFreqMaxHz) {
+      return refuse('TX_FREQ', `${p.freqHz} Hz outside [${this.o.txFreqMinHz}, ${this.o.txFreqMaxHz}]`);
+    }
+    const minPower = this.o.paOutput === 'RFO' ? 0 : 2;
+    if (!Number.isInteger(p.powerDbm) || p.powerDbm < minPower || p.powerDbm > this.o.txPowerMaxDbm) {
+      return refuse('TX_POWER', `${p.powerDbm} dBm: the ${this.o.paOutput} output takes whole dBm from ${minPower} to ${this.o.txPowerMaxDbm}`);
+    }
+    if (p.payload.length < 1 || p.payload.length > 255) return refuse('INVALID', `payload of ${p.payload.length} bytes`);
+    if (this.job) return refuse('BUSY', `transmitter ${this.statusNow()}`);
+    let airtimeUs: number;
+    try {
+      airtimeUs = timeOnAirUs({ radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_AIRTIME_PARAMS') return refuse('INVALID', (err as Error).message);
+      throw err;
+    }
+    const now = this.clock();
+    let targetMono = now;
+    let targetCount: number | null = null;
+    if (p.mode === 'timestamped') {
+      targetCount = u32(p.countUs);
+      const ahead = counterDiffUs(targetCount, this.counterAt(now));
+      // Behind the counter: only reachable after a full wrap; refusing makes the lateness visible.
+      if (ahead < 0) return refuse('INVALID', `target ${targetCount} is ${-ahead} µs behind the counter`);
+      targetMono = now + ahead;
+    }
+    const job: TxJob = { packet: p, targetMono, targetCount, airtimeUs };
+    this.job = job;
+    const prepareIn = (targetMono - (this.o.prepareLeadUs ?? 10_000) - now) / 1000;
+    job.timer = setTimeout(() => void this.runTx(job), Math.max(0, Math.floor(prepareIn)));
+    return { ok: true };
+  }
+
+  async txStatus(): Promise<TxStatus> {
+    return this.statusNow();
+  }
+
+  async counterUs(): Promise<number> {
+    if (this.state === 'off') throw Object.assign(new Error('radio not started'), { code: 'ENOTSTARTED' });
+    return this.counterAt(this.clock());
+  }
+
+  async ppsCounterUs(): Promise<number | null> {
+    return null;
+  }
+
+  /** The driver's figures for the forwarder's stats report. */
+  radioStats(): Record<string, unknown> {
+    return {
+      type: 'sx127x',
+      state: this.state,
+      ...this.counters,
+      txStartErrorUs: this.txStartErrorUs.summary(),
+      rxRestoreUs: this.rxRestoreUs.summary(),
+      rxGapUs: this.rxGapUs.summary(),
+      dio0LatencyUs: this.hw?.dio0 || this.dio0LatencyUs.total > 0 ? this.dio0LatencyUs.summary() : 'polled',
+      dio0CorrectionUs: Math.round(this.dio0Correction()),
+      lastFault: this.lastFault,
+    };
+  }
+
+  // ---- internals ----
+
+  /** Runs `fn` after every sequence queued before it. */
+  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    this.opsPending++;
+    const run = this.ops.then(fn, fn).finally(() => this.opsPending--);
+    this.ops = run.catch(() => undefined);
+    return run;
+  }
+
+  private statusNow(): TxStatus {
+    if (this.state === 'off' || this.state === 'starting') return 'off';
+    if (this.state === 'emitting') return 'emitting';
+    return this.job ? 'scheduled' : 'free';
+  }
+
+  /** Reset pulse, identity check and the §12 receive configuration. */
+  private async initRadio(): Promise<void> {
+    const reset = this.hw!.reset;
+    if (reset) {
+      // NRESET low 1 ms, then released (high impedance) and 6 ms to boot [sx127x.md §1, LMN SX1276Reset].
+      reset.write(0);
+      await sleepMs(1);
+      reset.release();
+      await sleepMs(6);
+    }
+    await this.exclusive(() => this.modem!.checkVersion());
+    await this.startListening();
+  }
+
+  private async startListening(): Promise<void> {
+    await this.exclusive(() => this.modem!.startRx(this.o.rx));
+    this.rxBackMono = this.clock();
+    this.lastPollMono = this.rxBackMono;
+    if (this.state !== 'off') this.state = 'listening';
+  }
+
+  private dio0Correction(): number {
+    const c = this.o.dio0LatencyUs ?? 'auto';
+    if (c !== 'auto') return c;
+    return this.dio0LatencyUs.percentile(50) ?? 0;
+  }
+
+  private onDio0(atMono: number): void {
+    if (this.state === 'emitting') {
+      void this.onTxDone(atMono, true);
+      return;
+    }
+    if (this.state !== 'listening' && this.state !== 'armed' && this.state !== 'preparing') return;
+    void this.readFrame(atMono - this.dio0Correction());
+  }
+
+  private async poll(): Promise<void> {
+    if (!this.modem || this.opsPending > 0) return;
+    if (this.state === 'emitting') {
+      try {
+        if (await this.exclusive(() => this.modem!.txDone())) await this.onTxDone(this.clock(), false);
+      } catch (err) {
+        this.fault(`SPI error while polling TxDone: ${(err as Error).message}`);
+      }
+      return;
+    }
+    if (this.state !== 'listening') return;
+    const at = this.clock();
+    const prev = this.lastPollMono ?? at;
+    this.lastPollMono = at;
+    await this.readFrame((prev + at) / 2, true);
+  }
+
+  private async readFrame(stampMono: number, polled = false): Promise<void> {
+    let frame;
+    try {
+      frame = await this.exclusive(() => (this.state === 'listening' ? this.modem!.readFrame(this.o.rx.freqHz) : null));
+    } catch (err) {
+      this.fault(`SPI error while reading a frame: ${(err as Error).message}`);
+      return;
+    }
+    if (!frame) {
+      if (!polled) this.counters.rxSpurious++;
+      return;
+    }
+    this.counters.rxFrames++;
+    if (frame.crcStatus === 'bad') this.counters.rxCrcBad++;
+    if (frame.crcStatus === 'none') this.counters.rxNoCrc++;
+    if (this.fifo.length >= (this.o.fifoCapacity ?? 256)) {
+      this.counters.rxFifoOverflow++;
+      return;
+    }
+    const ch = this.o.rx;
+    const pkt: RxPacket = {
+      countUs: this.counterAt(stampMono),
+      freqHz: ch.freqHz,
+      ifChain: 0,
+      rfChain: 0,
+      crcStatus: frame.crcStatus,
+      radio: { modulation: 'LORA', spreadingFactor: ch.sf, bandwidthHz: ch.bwHz, codeRate: frame.codeRate ?? ch.codeRate },
+      rssiDbm: frame.rssiDbm,
+      snrDb: frame.snrDb,
+      payload: frame.payload,
+    };
+    this.fifo.push(pkt);
+    for (const cb of this.callbacks) cb();
+  }
+
+  /** Prepare, wait, fire: one downlink. */
+  private async runTx(job: TxJob): Promise<void> {
+    job.timer = undefined;
+    if (this.job !== job || this.state === 'off') return;
+    if (this.state === 'down') {
+      this.abortJob('radio down');
+      return;
+    }
+    // A restore from the previous TX may still be queued: prepareTx runs after it (serialised SPI).
+    const p = job.packet;
+    const radio = p.radio.modulation === 'LORA' ? p.radio : null;
+    if (!radio) return this.abortJob('not LoRa');
+    this.state = 'preparing';
+    try {
+      await this.exclusive(() => {
+        job.rxLeftMono = this.clock();
+        return this.modem!.prepareTx({
+        freqHz: p.freqHz, sf: radio.spreadingFactor, bwHz: radio.bandwidthHz, codeRate: radio.codeRate, crcOn: !p.noCrc,
+        invertIq: p.invertPolarity, preambleSymbols: p.preambleSymbols, implicitHeader: p.noHeader,
+          pa: paSettings(p.powerDbm, this.o.paOutput), payload: p.payload,
+        });
+      });
+    } catch (err) {
+      this.fault(`SPI error while loading a downlink: ${(err as Error).message}`);
+      return;
+    }
+    if (this.job !== job || this.state !== 'preparing') return;
+    this.state = 'armed';
+    const wakeInMs = (job.targetMono - (this.o.spinLeadUs ?? 3000) - this.clock()) / 1000;
+    if (wakeInMs > 0) {
+      await new Promise<void>((r) => {
+        job.timer = setTimeout(r, Math.floor(wakeInMs));
+      });
+      job.timer = undefined;
+    }
+    if (this.job !== job || this.state !== 'armed') return;
+    try {
+      // Queued sequences (a frame read, a restore) finish first; then nothing else runs until the mode write.
+      await this.exclusive(() => {
+        if (this.job === job && this.state === 'armed') this.fire(job);
+      });
+    } catch (err) {
+      this.fault(`SPI error while starting a downlink: ${(err as Error).message}`);
+      return;
+    }
+    this.armTxWatchdog(job);
+  }
+
+  /** The time-critical part: no await from here to the mode write. */
+  private fire(job: TxJob): void {
+    const clock = this.clock;
+    spinUntil(clock, job.targetMono - WARMUP_BEFORE_US);
+    this.modem!.readNow(Reg.OpMode); // warms the SPI path
+    const at = spinUntil(clock, job.targetMono);
+    this.modem!.fireTxNow();
+    // The write landed between `at` and now: count the TX start error conservatively, from after the write.
+    const after = clock();
+    this.state = 'emitting';
+    job.firedMono = at;
+    this.counters.txStarted++;
+    const err = after - job.targetMono;
+    this.txStartErrorUs.add(err);
+    if (err > TX_LATE_US) {
+      this.counters.txLate++;
+      this.log.warn({ lateUs: Math.round(err), targetUs: job.targetCount }, 'downlink started late (timer woke too late)');
+    }
+  }
+
+  /** Polls TxDone after the time on air in case an edge is missed; declares a fault if it never comes. */
+  private armTxWatchdog(job: TxJob): void {
+    const check = async (attempt: number): Promise<void> => {
+      if (this.job !== job || this.state !== 'emitting') return;
+      try {
+        if (await this.exclusive(() => this.modem!.txDone())) {
+          await this.onTxDone(this.clock(), false);
+          return;
+        }
+      } catch (err) {
+        this.fault(`SPI error while waiting for TxDone: ${(err as Error).message}`);
+        return;
+      }
+      if (attempt >= 10) {
+        this.fault(`TxDone never came (${Math.round(job.airtimeUs / 1000)} ms frame, waited ${Math.round((this.clock() - job.firedMono!) / 1000)} ms)`);
+        return;
+      }
+      job.timer = setTimeout(() => void check(attempt + 1), 20);
+    };
+    // With DIO0 the edge normally comes first; the check is a safety net 20 ms after the expected end.
+    const inMs = (job.firedMono! + job.airtimeUs - this.clock()) / 1000 + (this.hw?.dio0 ? 20 : 0);
+    job.timer = setTimeout(() => void check(0), Math.max(0, Math.ceil(inMs)));
+  }
+
+  private async onTxDone(atMono: number, fromDio0: boolean): Promise<void> {
+    const job = this.job;
+    if (!job || this.state !== 'emitting' || job.firedMono === undefined) return;
+    if (job.timer) clearTimeout(job.timer);
+    this.state = 'restoring';
+    this.counters.txDone++;
+    const expectedEnd = job.firedMono + job.airtimeUs;
+    if (fromDio0) this.dio0LatencyUs.add(atMono - expectedEnd);
+    try {
+      await this.startListening();
+    } catch (err) {
+      this.job = null;
+      this.fault(`SPI error while returning to RX: ${(err as Error).message}`);
+      return;
+    }
+    // From the chip's TxDone (TX start + time on air) to RX.
+    this.rxRestoreUs.add(this.rxBackMono - expectedEnd);
+    this.rxGapUs.add(this.rxBackMono - (job.rxLeftMono ?? job.firedMono));
+    if (this.job === job) this.job = null;
+  }
+
+  private abortJob(why: string): void {
+    const job = this.job;
+    if (!job) return;
+    if (job.timer) clearTimeout(job.timer);
+    this.job = null;
+    this.counters.txAborted++;
+    this.log.warn({ targetUs: job.targetCount, why }, 'downlink aborted');
+  }
+
+  private async healthCheck(): Promise<void> {
+    if (this.state !== 'listening' || !this.modem || this.opsPending > 0 || this.job) return;
+    try {
+      const version = await this.exclusive(() => this.modem!.read(Reg.Version));
+      if (version !== ChipVersion.SX1276) {
+        this.fault(`radio stopped answering (RegVersion reads 0x${version.toString(16).padStart(2, '0')})`);
+        return;
+      }
+      const op = await this.exclusive(() => this.modem!.read(Reg.OpMode));
+      if (this.state === 'listening' && op !== (OpModeBit.LongRangeMode | Mode.RXCONTINUOUS)) {
+        this.fault(`radio left continuous RX by itself (RegOpMode 0x${op.toString(16).padStart(2, '0')}): reset or brown-out`);
+      }
+    } catch (err) {
+      this.fault(`SPI error during the health check: ${(err as Error).message}`);
+    }
+  }
+
+  /** Marks the radio down and schedules a re-initialisation. */
+  private fault(reason: string): void {
+    if (this.state === 'off' || this.state === 'down') return;
+    this.counters.faults++;
+    this.lastFault = reason;
+    this.state = 'down';
+    this.abortJob('radio fault');
+    this.log.error({ reason, retryInMs: this.reinitDelayMs }, 'SX127x radio fault: re-initialising');
+    this.scheduleReinit();
+  }
+
+  private scheduleReinit(): void {
+    this.reinitTimer = setTimeout(() => void this.reinit(), this.reinitDelayMs);
+  }
+
+  private async reinit(): Promise<void> {
+    this.reinitTimer = null;
+    if (this.state !== 'down') return;
+    try {
+      await this.initRadio();
+      this.counters.reinits++;
+      this.reinitDelayMs = REINIT_MIN_MS;
+      this.log.info({ after: this.lastFault }, 'SX127x radio re-initialised and listening');
+    } catch (err) {
+      if (this.state !== 'down') return;
+      this.reinitDelayMs = Math.min(REINIT_MAX_MS, this.reinitDelayMs * 2);
+      this.log.error({ err: (err as Error).message, retryInMs: this.reinitDelayMs }, 'SX127x re-initialisation failed');
+      this.scheduleReinit();
+    }
+  }
+}
