@@ -10,6 +10,7 @@
  * - Driving NRESET low resets the register file (the chip reboots when released).
  */
 import type { EdgeLine, OutputLine } from '../gpio/lines.js';
+import { waitUntil } from '../precise-wait.js';
 import { Sx1276Emulator } from './sx1276-emulator.js';
 import type { Sx127xHardware } from './sx127x-concentrator.js';
 
@@ -28,12 +29,6 @@ export interface EmulatedSx127xOptions {
 }
 
 const SPIN_BEFORE_US = 4000;
-
-/** Spins until `clock` reads `t` (a small function, so it stays optimised). */
-function spinTo(clock: () => number, t: number): void {
-  let now = clock();
-  while (now < t) now = clock();
-}
 
 /** An emulated SX1276 board. */
 export class EmulatedSx127x {
@@ -102,7 +97,7 @@ export class EmulatedSx127x {
       this.timerFor = undefined;
       const clock = this.o.clockUs;
       // spin to the exact end of the frame
-      spinTo(clock, next);
+      waitUntil(clock, next);
       this.chip.poll();
       this.arm();
     }, Math.max(0, Math.floor(inMs)));

@@ -10,6 +10,8 @@ import type { SpiTransport } from './spi-transport.js';
 
 /** The RegOpMode = LoRa TX write, allocated once: nothing is allocated between the spin and the write. */
 const FIRE_TX = Buffer.from([Reg.OpMode | 0x80, OpModeBit.LongRangeMode | Mode.TX]);
+/** RegOpMode = LoRa FSTX: the same write path without transmitting (the driver's warm-up). */
+export const ARM_FSTX = Buffer.from([Reg.OpMode | 0x80, OpModeBit.LongRangeMode | Mode.FSTX]);
 
 /** Receive channel of a single-channel gateway. */
 export interface RxChannel {
@@ -116,10 +118,15 @@ export class Sx127xModem {
     return this.spi.transferSync(Buffer.from([addr & 0x7f, 0]))[1]!;
   }
 
+  /** Writes a prepared transaction at once, outside the queue (same precondition as {@link readNow}). */
+  writeNow(tx: Buffer): void {
+    this.assertIdle();
+    this.spi.transferSync(tx);
+  }
+
   /** Starts the loaded transmission at once: {@link fireTx} without the queue (same precondition as {@link readNow}). */
   fireTxNow(): void {
-    this.assertIdle();
-    this.spi.transferSync(FIRE_TX);
+    this.writeNow(FIRE_TX);
   }
 
   private assertIdle(): void {

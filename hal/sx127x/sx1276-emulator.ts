@@ -62,6 +62,8 @@ export class Sx1276Emulator implements SpiTransport {
   readonly txEvents: EmulatedTx[] = [];
   /** Every change of the RegOpMode mode field, by the host or by the chip itself (TxDone → STDBY). */
   readonly modeChanges: Array<{ atUs: number; from: ModeValue; to: ModeValue }> = [];
+  /** `now()` when the last received frame raised RxDone: the end of reception as the chip sees it. */
+  lastRxDoneUs: number | undefined;
   /** Why the last `injectFrame()` returned false; undefined after a reception. */
   lastRejection: string | undefined;
   /** Called after every successful transfer (a real-time wrapper re-arms its TxDone timer here). */
@@ -423,6 +425,7 @@ export class Sx1276Emulator implements SpiTransport {
     const hop = r[Reg.HopChannel]! & ~HopChannelBit.CrcOnPayload;
     r[Reg.HopChannel] = f.crc === 'none' ? hop : hop | HopChannelBit.CrcOnPayload;
     if (this.mode === Mode.RXSINGLE) this.setModeField(Mode.STDBY); // RX single ends after one packet
+    this.lastRxDoneUs = this.now();
     this.raiseIrq(IrqFlag.ValidHeader | IrqFlag.RxDone | (f.crc === 'bad' ? IrqFlag.PayloadCrcError : 0));
   }
 
