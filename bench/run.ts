@@ -10,15 +10,12 @@
  * distribution of (count_us − target_us) of scheduled downlinks while
  * uplinks flow. Prints medians over --runs runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
+import { snapshot, startForwarder } from './forwarder-process.js';
+import { runSx127xBench } from './sx127x.js';
 import { AirLoad, freePort, median, pct, procCpuSeconds, procPeakRssMiB, spinGapsUs } from './util.js';
 
 const argv = await yargs(hideBin(process.argv))
@@ -27,49 +24,17 @@ const argv = await yargs(hideBin(process.argv))
   .option('phase-s', { type: 'number', default: 4, describe: 'seconds per rate' })
   .option('downlinks', { type: 'number', default: 2000 })
   .option('downlink-uplink-rate', { type: 'number', default: 2000, describe: 'uplinks/s flowing during the downlink phase' })
+  .option('paths', { type: 'string', default: 'sim,sx127x', describe: 'which paths to measure: sim, sx127x' })
+  .option('sx127x-runs', { type: 'number', describe: 'runs of the SX127x path (default: --runs)' })
+  .option('sx127x-downlinks', { type: 'number', default: 2000 })
+  .option('sx127x-uplink-rate', { type: 'number', default: 20, describe: 'uplinks/s on the SX127x channel' })
+  .option('sx127x-spacing-ms', { type: 'number', default: 70, describe: 'time between SX127x downlink targets' })
   .strict()
   .parseAsync();
 
-const ROOT = new URL('../../', import.meta.url);
-const CLI = fileURLToPath(new URL('dist/src/cli.js', ROOT));
 const rates = argv.rates.split(',').map(Number);
 
-interface Report { upstream: { rxnb: number; rxfw: number; latencyUs: { count: number; p50: number | null; p99: number | null } } }
-
-/** Starts the forwarder CLI on a temp config; collects its stats reports from stdout. */
-async function startForwarder(nsPort: number, airPort: number): Promise<{ child: ChildProcess; reports: Report[] }> {
-  const conf = JSON.parse(readFileSync(new URL('global_conf.json', ROOT), 'utf8')) as Record<string, Record<string, unknown>>;
-  conf.gateway_conf = { ...conf.gateway_conf, server_address: '127.0.0.1', serv_port_up: nsPort, serv_port_down: nsPort, stat_interval: 3600, keepalive_interval: 5 };
-  conf.sim_conf = { air_address: '127.0.0.1', air_port: airPort };
-  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-bench-'));
-  writeFileSync(join(dir, 'global_conf.json'), JSON.stringify(conf));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--log-format', 'json', '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const reports: Report[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.includes('"stats report"')) reports.push((JSON.parse(line) as { report: Report }).report);
-    }
-  });
-  return { child, reports };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Sends SIGUSR1 and waits for the report it triggers. */
-async function snapshot(child: ChildProcess, reports: Report[]): Promise<Report> {
-  const n = reports.length;
-  child.kill('SIGUSR1');
-  for (let i = 0; i < 200 && reports.length === n; i++) await sleep(10);
-  if (reports.length === n) throw new Error('no stats report from the forwarder');
-  return reports[reports.length - 1]!;
-}
 
 interface RunResult {
   ladder: { rate: number; sent: number; received: number; p50: number | null; p99: number | null; cpuPer1000: number }[];
@@ -136,14 +101,21 @@ async function oneRun(run: number): Promise<RunResult> {
   return { ladder, peakRssMiB, downlinkErrors: air.downlinkErrors.slice(0, argv.downlinks), downlinkRejected: rejected };
 }
 
+const paths = argv.paths.split(',');
 // Measured first, with nothing else of ours running.
 const floor = spinGapsUs();
 const results: RunResult[] = [];
-for (let i = 1; i <= argv.runs; i++) results.push(await oneRun(i));
+if (paths.includes('sim')) for (let i = 1; i <= argv.runs; i++) results.push(await oneRun(i));
+const sx127xLines = paths.includes('sx127x')
+  ? await runSx127xBench({
+    runs: argv['sx127x-runs'] ?? argv.runs, downlinks: argv['sx127x-downlinks'], uplinkRate: argv['sx127x-uplink-rate'], spacingUs: argv['sx127x-spacing-ms'] * 1000,
+  })
+  : [];
 
+function simLines(): string[] {
 const fmt = (x: number | null, d = 0) => (x === null || Number.isNaN(x) ? '-' : x.toFixed(d));
 const lines: string[] = [];
-lines.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}; medians over ${argv.runs} runs`);
+lines.push(`simulated concentrator path: medians over ${argv.runs} runs`);
 lines.push('');
 lines.push('| uplinks/s offered | delivered (median) | lost | latency p50 µs | latency p99 µs | CPU s / 1000 uplinks |');
 lines.push('|---:|---:|---:|---:|---:|---:|');
@@ -163,5 +135,11 @@ lines.push(`downlinks: ${errs.map((e) => e.length).join(' + ')} emissions while 
 lines.push(`|count_us − target_us|: p50 ${fmt(median(errs.map((e) => pct(e, 50))))} µs, p99 ${fmt(median(errs.map((e) => pct(e, 99))))} µs, max ${fmt(median(errs.map((e) => e[e.length - 1] ?? NaN)))} µs (medians of runs)`);
 const signed = results.flatMap((r) => r.downlinkErrors);
 lines.push(`signed error range over all runs: ${Math.min(...signed)} .. ${Math.max(...signed)} µs`);
-lines.push(`machine timing floor (idle, before the runs): longest stall of a spinning thread per 6 ms window, p50 ${fmt(pct(floor, 50))} µs, p99 ${fmt(pct(floor, 99))} µs, max ${fmt(floor[floor.length - 1] ?? NaN)} µs`);
-process.stdout.write(`${lines.join('\n')}\n`);
+return lines;
+}
+
+const out: string[] = [`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}`];
+if (results.length) out.push(...simLines());
+out.push(...sx127xLines);
+out.push('', `machine timing floor (idle, before the runs): longest stall of a spinning thread per 6 ms window, p50 ${pct(floor, 50).toFixed(0)} µs, p99 ${pct(floor, 99).toFixed(0)} µs, max ${(floor[floor.length - 1] ?? NaN).toFixed(0)} µs`);
+process.stdout.write(`${out.join('\n')}\n`);

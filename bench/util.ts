@@ -48,7 +48,11 @@ export class AirLoad {
   /** count_us − target_us of every timestamped emission heard. */
   readonly downlinkErrors: number[] = [];
 
-  constructor(private readonly port: number) {
+  /** `freqs`: the uplink channels, MHz (default the 8 EU868 channels of the shipped plan). */
+  constructor(
+    private readonly port: number,
+    private readonly freqs: readonly number[] = FREQS,
+  ) {
     this.sock.on('message', (m) => {
       const msg = JSON.parse(m.toString()) as { op: string; count_us: number; target_us: number | null };
       if (msg.op === 'listening') this.listening = true;
@@ -73,7 +77,7 @@ export class AirLoad {
   private sendUplink(tag: string, i: number): void {
     const data = Buffer.from(tag).toString('base64');
     this.sock.send(
-      `{"op":"uplink","freq":${FREQS[i % FREQS.length]},"modu":"LORA","datr":"SF7BW125","codr":"4/5","rssi":-60,"lsnr":9.5,"crc":"ok","data":"${data}"}`,
+      `{"op":"uplink","freq":${this.freqs[i % this.freqs.length]},"modu":"LORA","datr":"SF7BW125","codr":"4/5","rssi":-60,"lsnr":9.5,"crc":"ok","data":"${data}"}`,
       this.port,
       '127.0.0.1',
     );
