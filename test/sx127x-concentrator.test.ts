@@ -190,6 +190,33 @@ describe('SX127x concentrator on the emulated SX1276', () => {
     }
   });
 
+  test('a frame handed over while the previous one is on air waits for it (JIT spacing) and starts on time', async () => {
+    const { chip, conc } = rig();
+    try {
+      await conc.start();
+      const sf7 = { modulation: 'LORA', spreadingFactor: 7, bandwidthHz: 125000, codeRate: '4/5' } as const;
+      const first = downlink(((await conc.counterUs()) + 40_000) >>> 0, Buffer.from('first-frame'), { radio: sf7 });
+      const air = timeOnAirUs({ radio: sf7, payloadSize: 11, preambleSymbols: 8, noCrc: true, noHeader: false });
+      assert.deepEqual(await conc.send(first), { ok: true });
+      await waitFor(() => chip.txEvents.length === 1, 2000, 'first TX');
+      // Handed over now, while the first is emitting: starts 3 ms after the first ends (the JIT's minimum spacing).
+      assert.equal(await conc.txStatus(), 'emitting');
+      const second = downlink((first.countUs + air + 3000 + 30_000) >>> 0, Buffer.from('second'), { radio: sf7 });
+      assert.deepEqual(await conc.send(second), { ok: true });
+      const tx2 = await waitFor(() => chip.txEvents[1], 2000, 'second TX');
+      const e = (conc.counterAt(tx2.startUs) - second.countUs) | 0;
+      assert.ok(e >= 0 && e < 200_000, `second TX ${e} µs from its target`);
+      assert.ok(tx2.startUs >= chip.txEvents[0]!.endUs, 'after the first ended');
+      assert.deepEqual(chip.violations, []);
+      // Immediate frames while emitting are still refused.
+      await waitFor(() => chip.mode === 3, 2000, 'second on air');
+      const r = await conc.send({ ...second, mode: 'immediate', payload: Buffer.from('imm') });
+      assert.equal(r.ok ? 'ok' : r.error, 'BUSY');
+    } finally {
+      await conc.stop();
+    }
+  });
+
   test('a timestamped downlink across the u32 counter wrap starts on time', async () => {
     const { chip, conc } = rig({ counterStartUs: 2 ** 32 - 30_000 });
     try {

@@ -158,6 +158,7 @@ export class Sx127xConcentrator implements Concentrator {
   private reinitDelayMs = REINIT_MIN_MS;
   private lastPollMono: number | null = null;
   private lastFault: string | null = null;
+  private freeWaiters: Array<() => void> = [];
   private rxBackMono = 0;
   /** Multi-step register sequences run one at a time (the modem only serialises single transfers). */
   private ops: Promise<unknown> = Promise.resolve();
@@ -231,7 +232,7 @@ export class Sx127xConcentrator implements Concentrator {
     for (const t of [this.pollTimer, this.healthTimer, this.reinitTimer]) if (t) clearInterval(t);
     this.pollTimer = this.healthTimer = this.reinitTimer = null;
     if (this.job?.timer) clearTimeout(this.job.timer);
-    this.job = null;
+    this.releaseJob();
     try {
       const modem = this.modem;
       if (modem) await this.exclusive(() => modem.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.STDBY));
@@ -269,7 +270,19 @@ export class Sx127xConcentrator implements Concentrator {
       return refuse('TX_POWER', `${p.powerDbm} dBm: the ${this.o.paOutput} output takes whole dBm from ${minPower} to ${this.o.txPowerMaxDbm}`);
     }
     if (p.payload.length < 1 || p.payload.length > 255) return refuse('INVALID', `payload of ${p.payload.length} bytes`);
-    if (this.job) return refuse('BUSY', `transmitter ${this.statusNow()}`);
+    if (this.job) {
+      // The JIT queue hands a frame over 30 ms ahead, which can be while the previous one is still on
+      // air or the radio is returning to RX. A frame that starts after that one ends waits for it.
+      const cur = this.job;
+      const curEnd = cur.firedMono !== undefined ? cur.firedMono + cur.airtimeUs : null;
+      const target = p.mode === 'timestamped' ? this.monoAt(u32(p.countUs)) : this.clock();
+      const deadline = target - (this.o.prepareLeadUs ?? 10_000);
+      if (curEnd === null || target < curEnd + 1000 || !(await this.whenFree(deadline))) {
+        return refuse('BUSY', `transmitter ${this.statusNow()}`);
+      }
+      const st = this.state as State; // it may have changed while waiting
+      if (st === 'off' || st === 'down') return refuse('NOT_STARTED', 'radio stopped or failed while waiting');
+    }
     let airtimeUs: number;
     try {
       airtimeUs = timeOnAirUs({ radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader });
@@ -323,6 +336,32 @@ export class Sx127xConcentrator implements Concentrator {
   }
 
   // ---- internals ----
+
+  /** Resolves true once no TX job is held, or false if that has not happened by `deadlineMono`. */
+  private whenFree(deadlineMono: number): Promise<boolean> {
+    if (!this.job) return Promise.resolve(true);
+    const waitMs = (deadlineMono - this.clock()) / 1000;
+    if (waitMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.freeWaiters = this.freeWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, Math.ceil(waitMs));
+      this.freeWaiters.push(done);
+    });
+  }
+
+  /** Drops the current TX job and wakes whoever waits for the transmitter. */
+  private releaseJob(): void {
+    this.job = null;
+    const waiters = this.freeWaiters;
+    this.freeWaiters = [];
+    for (const w of waiters) w();
+  }
 
   /** Runs `fn` after every sequence queued before it. */
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -379,7 +418,8 @@ export class Sx127xConcentrator implements Concentrator {
     await this.exclusive(() => this.modem!.startRx(this.o.rx));
     this.rxBackMono = this.clock();
     this.lastPollMono = this.rxBackMono;
-    if (this.state !== 'off') this.state = 'listening';
+    // A downlink may already be preparing (it was queued behind this restore): leave its state alone.
+    if (this.state === 'starting' || this.state === 'restoring' || this.state === 'down') this.state = 'listening';
   }
 
   /**
@@ -558,21 +598,21 @@ export class Sx127xConcentrator implements Concentrator {
     try {
       await this.startListening();
     } catch (err) {
-      this.job = null;
+      this.releaseJob();
       this.fault(`SPI error while returning to RX: ${(err as Error).message}`);
       return;
     }
     // From the chip's TxDone (TX start + time on air) to RX.
     this.rxRestoreUs.add(this.rxBackMono - expectedEnd);
     this.rxGapUs.add(this.rxBackMono - (job.rxLeftMono ?? job.firedMono));
-    if (this.job === job) this.job = null;
+    if (this.job === job) this.releaseJob();
   }
 
   private abortJob(why: string): void {
     const job = this.job;
     if (!job) return;
     if (job.timer) clearTimeout(job.timer);
-    this.job = null;
+    this.releaseJob();
     this.counters.txAborted++;
     this.log.warn({ targetUs: job.targetCount, why }, 'downlink aborted');
   }
