@@ -115,6 +115,11 @@ interface TxJob {
   airtimeUs: number;
   firedMono?: number;
   rxLeftMono?: number;
+  /** When the preparation finished and when the timer woke, for the late-start diagnosis. */
+  preparedMono?: number;
+  wokeMono?: number;
+  /** When the spin ended (the queue and the blocking wait are behind). */
+  spinFromMono?: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -523,6 +528,7 @@ export class Sx127xConcentrator implements Concentrator {
     }
     if (this.job !== job || this.state !== 'preparing') return;
     this.state = 'armed';
+    job.preparedMono = this.clock();
     const wakeInMs = (job.targetMono - (this.o.spinLeadUs ?? 3000) - this.clock()) / 1000;
     if (wakeInMs > 0) {
       await new Promise<void>((r) => {
@@ -530,6 +536,7 @@ export class Sx127xConcentrator implements Concentrator {
       });
       job.timer = undefined;
     }
+    job.wokeMono = this.clock();
     if (this.job !== job || this.state !== 'armed') return;
     try {
       // Queued sequences (a frame read, a restore) finish first; then nothing else runs until the mode write.
@@ -546,6 +553,7 @@ export class Sx127xConcentrator implements Concentrator {
   /** The time-critical part: no await from here to the mode write. */
   private fire(job: TxJob): void {
     const clock = this.clock;
+    job.spinFromMono = clock();
     waitUntil(clock, job.targetMono - WARMUP_BEFORE_US);
     this.modem!.readNow(Reg.OpMode); // warms the SPI path
     const at = spinUntil(clock, job.targetMono);
@@ -559,7 +567,12 @@ export class Sx127xConcentrator implements Concentrator {
     this.txStartErrorUs.add(err);
     if (err > TX_LATE_US) {
       this.counters.txLate++;
-      this.log.warn({ lateUs: Math.round(err), targetUs: job.targetCount }, 'downlink started late (timer woke too late)');
+      // Where the time went: µs before the target at each step (negative = after it).
+      const ahead = (t: number | undefined) => (t === undefined ? null : Math.round(job.targetMono - t));
+      this.log.warn(
+        { lateUs: Math.round(err), targetUs: job.targetCount, preparedAheadUs: ahead(job.preparedMono), wokeAheadUs: ahead(job.wokeMono), fireEnteredAheadUs: ahead(job.spinFromMono), spinEndedAheadUs: ahead(at) },
+        'downlink started late',
+      );
     }
   }
 
