@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -103,6 +104,54 @@ describe('pktfwd CLI', () => {
     const fatal = r.stdout.split('\n').filter((l) => l.includes('"radio failed to start"'));
     assert.equal(fatal.length, 1, r.stdout + r.stderr);
     assert.match(fatal[0]!, /\/dev\/spidev9\.9 does not exist: enable SPI/);
+  });
+
+  test('run --radio sx127x with spi_device "emulator": an uplink on the virtual air reaches the server; its RX1 downlink is emitted at tmst + 1 s', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const pushes: PushEvent[] = [];
+    ns.on('push', (e: PushEvent) => pushes.push(e));
+    const doc = shipped();
+    doc.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
+    doc.SX127x_conf = { ...doc.SX127x_conf, spi_device: 'emulator' };
+    const child = spawn(process.execPath, [CLI, 'run', '--config', writeConf(doc), '--radio', 'sx127x', '--server', '127.0.0.1', '--port-up', String(port), '--port-down', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const air = dgram.createSocket('udp4');
+    const heard: Record<string, unknown>[] = [];
+    air.on('message', (m) => heard.push(JSON.parse(m.toString()) as Record<string, unknown>));
+    try {
+      const airAt = await waitFor(() => /"msg":"emulated SX1276 on the virtual air"/.test(out) && /"air":"127\.0\.0\.1:(\d+)"/.exec(out), 8000, 'air address');
+      const airPort = Number(airAt[1]);
+      await waitFor(() => ns.counts.pull > 0, 8000, 'PULL_DATA from the child');
+      await new Promise<void>((r) => air.bind(0, '127.0.0.1', r));
+      air.send('{"op":"listen"}', airPort, '127.0.0.1');
+      await waitFor(() => heard.some((h) => h.op === 'listening'), 3000, 'listening');
+      const data = Buffer.from('emulated uplink').toString('base64');
+      // Another channel: not heard by the single-channel radio.
+      air.send(JSON.stringify({ op: 'uplink', freq: 868.3, modu: 'LORA', datr: 'SF7BW125', codr: '4/5', rssi: -80, lsnr: 7, crc: 'ok', data }), airPort, '127.0.0.1');
+      air.send(JSON.stringify({ op: 'uplink', freq: 868.1, modu: 'LORA', datr: 'SF7BW125', codr: '4/5', rssi: -80, lsnr: 7, crc: 'ok', data }), airPort, '127.0.0.1');
+      const rx = await waitFor(() => pushes.flatMap((p) => p.rxpk).find((r) => r.data === data), 5000, 'rxpk at the server');
+      assert.deepEqual([rx.freq, rx.datr, rx.chan, rx.rfch], [868.1, 'SF7BW125', 0, 0]);
+      const target = (rx.tmst + 1_000_000) >>> 0;
+      ns.sendPullResp({ imme: false, tmst: target, freq: 868.1, rfch: 0, powe: 14, modu: 'LORA', datr: 'SF7BW125', codr: '4/5', ipol: true, size: 3, data: 'AQID' });
+      const dl = await waitFor(() => heard.find((h) => h.op === 'downlink'), 5000, 'downlink on the air');
+      assert.equal(dl.target_us, target);
+      const err = ((dl.count_us as number) - target) | 0;
+      assert.ok(err >= 0 && err < 200_000, `emitted ${err} µs from its target`);
+      assert.deepEqual([dl.ipol, dl.powe, dl.datr], [true, 14, 'SF7BW125']);
+      assert.equal(pushes.flatMap((p) => p.rxpk).length, 1, 'the 868.3 MHz uplink was not heard');
+      const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exit, 0);
+      assert.match(out, /SX127x radio stopped/);
+    } finally {
+      child.kill('SIGKILL');
+      air.close();
+      ns.stop();
+    }
   });
 
   test('run: connects to the server, logs JSON lines, and exits 0 on SIGTERM', async () => {

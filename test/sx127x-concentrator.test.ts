@@ -269,6 +269,23 @@ describe('SX127x concentrator on the emulated SX1276', () => {
     }
   });
 
+  test('a missed DIO0 edge does not leave the radio deaf: the health check reads the frame and counts it', async () => {
+    const { emu, chip, conc, lines } = rig();
+    try {
+      await conc.start();
+      const hw = emu.hardware();
+      hw.dio0!.close(); // the driver's edge subscription is gone: edges are "missed"
+      assert.ok(chip.injectFrame(uplink(Buffer.from('missed'))));
+      await waitFor(() => conc.counters.rxMissedEdge === 1, 3000, 'health check');
+      const [p] = await conc.receive(1);
+      assert.equal(p!.payload.toString(), 'missed');
+      assert.ok(lines().some((l) => l.msg === 'RxDone found by the health check (DIO0 edge missed): frame forwarded with a late tmst'));
+      assert.equal(conc.counters.faults, 0);
+    } finally {
+      await conc.stop();
+    }
+  });
+
   test('a radio that reset itself (found out of RX) is re-initialised', async () => {
     const { chip, conc, lines } = rig();
     try {

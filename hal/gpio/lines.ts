@@ -19,8 +19,8 @@ export interface OutputLine {
 
 /** A pin we listen to. */
 export interface EdgeLine {
-  /** Call `cb` on each rising edge (from the event loop; stamp time inside the callback). */
-  watch(cb: () => void): void;
+  /** Call `cb` on each rising edge (from the event loop; stamp time inside the callback); `onError` for a failed read of the edge. */
+  watch(cb: () => void, onError?: (err: Error) => void): void;
   /** Current level. */
   read(): 0 | 1;
   close(): void;
@@ -100,8 +100,9 @@ export async function openOnoffGpio(sysfsRoot: string = DEFAULT_SYSFS_GPIO_ROOT)
     risingEdge(bcm, label) {
       const { gpio } = open(bcm, label, (n) => new mod.Gpio(n, 'in', 'rising'));
       return {
-        watch: (cb) => gpio.watch((err) => {
-          if (!err) cb();
+        watch: (cb, onError) => gpio.watch((err) => {
+          if (err) onError?.(err);
+          else cb();
         }),
         read: () => gpio.readSync(),
         close: () => {

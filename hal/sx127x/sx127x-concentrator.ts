@@ -36,7 +36,7 @@ import { SampleRing } from '../sample-ring.js';
 import { counterDiffUs, u32, type RxPacket, type SendResult, type TxPacket, type TxStatus } from '../types.js';
 import { paSettings, type PaOutput } from './modem-config.js';
 import { ARM_FSTX, Sx127xModem, type RxChannel } from './modem.js';
-import { ChipVersion, Mode, OpModeBit, Reg } from './registers.js';
+import { ChipVersion, IrqFlag, Mode, OpModeBit, Reg } from './registers.js';
 import type { SpiTransport } from './spi-transport.js';
 
 /** The radio's hardware links, opened by {@link Sx127xConcentratorOptions.open} at start. */
@@ -102,6 +102,10 @@ export interface Sx127xCounters {
   txAborted: number;
   faults: number;
   reinits: number;
+  /** DIO0 edges whose value read failed (onoff). */
+  dio0Errors: number;
+  /** Frames found by the health check because their DIO0 edge was missed (tmst late). */
+  rxMissedEdge: number;
 }
 
 type State = 'off' | 'starting' | 'listening' | 'preparing' | 'armed' | 'emitting' | 'restoring' | 'down';
@@ -136,7 +140,7 @@ const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class Sx127xConcentrator implements Concentrator {
   readonly counters: Sx127xCounters = {
     rxFrames: 0, rxCrcBad: 0, rxNoCrc: 0, rxFifoOverflow: 0, rxSpurious: 0, txStarted: 0, txDone: 0, txLate: 0,
-    txRefused: 0, txAborted: 0, faults: 0, reinits: 0,
+    txRefused: 0, txAborted: 0, faults: 0, reinits: 0, dio0Errors: 0, rxMissedEdge: 0,
   };
   /** Signed TX start error (start − target), µs. */
   readonly txStartErrorUs = new SampleRing();
@@ -210,7 +214,14 @@ export class Sx127xConcentrator implements Concentrator {
       this.modem = null;
       throw err;
     }
-    this.hw.dio0?.watch(() => this.onDio0(this.clock()));
+    this.hw.dio0?.watch(
+      () => this.onDio0(this.clock()),
+      (err) => {
+        // The edge was seen but its value could not be read: the health check and the TxDone watchdog cover it.
+        this.counters.dio0Errors++;
+        this.log.warn({ err: err.message }, 'DIO0 edge read failed');
+      },
+    );
     if (!this.hw.dio0) {
       this.pollTimer = setInterval(() => void this.poll(), this.o.pollIntervalMs ?? 1);
     }
@@ -641,6 +652,16 @@ export class Sx127xConcentrator implements Concentrator {
       const op = await this.exclusive(() => this.modem!.read(Reg.OpMode));
       if (this.state === 'listening' && op !== (OpModeBit.LongRangeMode | Mode.RXCONTINUOUS)) {
         this.fault(`radio left continuous RX by itself (RegOpMode 0x${op.toString(16).padStart(2, '0')}): reset or brown-out`);
+        return;
+      }
+      // A missed DIO0 edge leaves RxDone set, DIO0 high, and no edge ever again: the radio would be deaf.
+      if (this.hw?.dio0 && this.state === 'listening' && this.opsPending === 0) {
+        const flags = await this.exclusive(() => this.modem!.read(Reg.IrqFlags));
+        if ((flags & IrqFlag.RxDone) !== 0 && this.opsPending === 0 && this.state === 'listening') {
+          this.counters.rxMissedEdge++;
+          this.log.warn('RxDone found by the health check (DIO0 edge missed): frame forwarded with a late tmst');
+          await this.readFrame(this.clock());
+        }
       }
     } catch (err) {
       this.fault(`SPI error during the health check: ${(err as Error).message}`);
