@@ -29,84 +29,16 @@
  */
 import type { Logger } from 'pino';
 import type { Concentrator } from '../concentrator.js';
-import type { EdgeLine, OutputLine } from '../gpio/lines.js';
 import { timeOnAirUs } from '../lora/time-on-air.js';
 import { spinUntil, waitUntil } from '../precise-wait.js';
 import { SampleRing } from '../sample-ring.js';
 import { counterDiffUs, u32, type RxPacket, type SendResult, type TxPacket, type TxStatus } from '../types.js';
-import { paSettings, type PaOutput } from './modem-config.js';
-import { ARM_FSTX, Sx127xModem, type RxChannel } from './modem.js';
+import { paSettings } from './modem-config.js';
+import { ARM_FSTX, Sx127xModem } from './modem.js';
 import { ChipVersion, IrqFlag, Mode, OpModeBit, Reg } from './registers.js';
-import type { SpiTransport } from './spi-transport.js';
+import { SX127X_TIMINGS, type Sx127xConcentratorOptions, type Sx127xCounters, type Sx127xHardware } from './sx127x-types.js';
 
-/** The radio's hardware links, opened by {@link Sx127xConcentratorOptions.open} at start. */
-export interface Sx127xHardware {
-  spi: SpiTransport;
-  /** NRESET line, or null when not wired. */
-  reset: OutputLine | null;
-  /** DIO0 line, or null to poll RegIrqFlags. */
-  dio0: EdgeLine | null;
-  /** Releases the SPI device and the GPIO lines. */
-  close(): Promise<void>;
-}
-
-/** Options of {@link Sx127xConcentrator}. */
-export interface Sx127xConcentratorOptions {
-  /** Opens the hardware (called by start(); its errors are start()'s errors). */
-  open: () => Promise<Sx127xHardware>;
-  /** The receive channel. */
-  rx: RxChannel;
-  paOutput: PaOutput;
-  /** Highest conducted power allowed, dBm (integer). */
-  txPowerMaxDbm: number;
-  txFreqMinHz: number;
-  txFreqMaxHz: number;
-  log: Logger;
-  /** Monotonic clock, µs. Default `performance.now() × 1000`. */
-  clockUs?: () => number;
-  /** Counter value at start; null/undefined = random. */
-  counterStartUs?: number | null;
-  /**
-   * Constant subtracted from the DIO0 callback time to stamp a frame, µs, or
-   * 'auto' (default): the smallest of the recent measured TxDone latencies
-   * (callback time − (TX start + time on air)), which travel the same GPIO
-   * path as RxDone. Before the first TX, 'auto' subtracts nothing.
-   */
-  dio0LatencyUs?: number | 'auto';
-  /** RegIrqFlags poll period without DIO0, ms (default 1). */
-  pollIntervalMs?: number;
-  /** Health check period (RegVersion, RegOpMode), ms (default 1000). */
-  healthIntervalMs?: number;
-  /** Leave RX and load the frame this long before the target, µs (default 10,000). */
-  prepareLeadUs?: number;
-  /** Wake from the timer this long before the target and spin, µs (default 3,000). */
-  spinLeadUs?: number;
-  /** Receive queue depth, frames (default 256; the oldest are kept). */
-  fifoCapacity?: number;
-}
-
-/** Counters of the driver since start. */
-export interface Sx127xCounters {
-  rxFrames: number;
-  rxCrcBad: number;
-  rxNoCrc: number;
-  rxFifoOverflow: number;
-  /** DIO0 edges (or polls) that found no RxDone. */
-  rxSpurious: number;
-  txStarted: number;
-  txDone: number;
-  /** TX started more than 1 ms after its target (the timer woke too late). */
-  txLate: number;
-  txRefused: number;
-  /** Frames lost because a fault interrupted them. */
-  txAborted: number;
-  faults: number;
-  reinits: number;
-  /** DIO0 edges whose value read failed (onoff). */
-  dio0Errors: number;
-  /** Frames found by the health check because their DIO0 edge was missed (tmst late). */
-  rxMissedEdge: number;
-}
+export { SX127X_TIMINGS, type Sx127xConcentratorOptions, type Sx127xCounters, type Sx127xHardware } from './sx127x-types.js';
 
 type State = 'off' | 'starting' | 'listening' | 'preparing' | 'armed' | 'emitting' | 'restoring' | 'down';
 
@@ -127,11 +59,7 @@ interface TxJob {
   timer?: NodeJS.Timeout;
 }
 
-/** The throw-away register read that warms the SPI path happens this long before the target. */
-const WARMUP_BEFORE_US = 1000;
-const TX_LATE_US = 1000;
-const REINIT_MIN_MS = 100;
-const REINIT_MAX_MS = 10_000;
+const T = SX127X_TIMINGS;
 
 const defaultClock = () => performance.now() * 1000;
 const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -164,7 +92,7 @@ export class Sx127xConcentrator implements Concentrator {
   private pollTimer: NodeJS.Timeout | null = null;
   private healthTimer: NodeJS.Timeout | null = null;
   private reinitTimer: NodeJS.Timeout | null = null;
-  private reinitDelayMs = REINIT_MIN_MS;
+  private reinitDelayMs: number = T.reinitMinMs;
   private lastPollMono: number | null = null;
   private lastFault: string | null = null;
   private freeWaiters: Array<() => void> = [];
@@ -223,13 +151,13 @@ export class Sx127xConcentrator implements Concentrator {
       },
     );
     if (!this.hw.dio0) {
-      this.pollTimer = setInterval(() => void this.poll(), this.o.pollIntervalMs ?? 1);
+      this.pollTimer = setInterval(() => void this.poll(), this.o.pollIntervalMs ?? T.pollIntervalMs);
     }
-    this.healthTimer = setInterval(() => void this.healthCheck(), this.o.healthIntervalMs ?? 1000);
+    this.healthTimer = setInterval(() => void this.healthCheck(), this.o.healthIntervalMs ?? T.healthIntervalMs);
     this.log.info(
       {
         freqHz: this.o.rx.freqHz, sf: this.o.rx.sf, bwHz: this.o.rx.bwHz, cr: this.o.rx.codeRate,
-        syncWord: `0x${this.o.rx.syncWord.toString(16)}`, dio0: this.hw.dio0 ? 'interrupt' : `polled every ${this.o.pollIntervalMs ?? 1} ms`,
+        syncWord: `0x${this.o.rx.syncWord.toString(16)}`, dio0: this.hw.dio0 ? 'interrupt' : `polled every ${this.o.pollIntervalMs ?? T.pollIntervalMs} ms`,
         counterStartUs: this.startCount,
       },
       'SX127x radio listening',
@@ -292,7 +220,7 @@ export class Sx127xConcentrator implements Concentrator {
       const cur = this.job;
       const curEnd = cur.firedMono !== undefined ? cur.firedMono + cur.airtimeUs : null;
       const target = p.mode === 'timestamped' ? this.monoAt(u32(p.countUs)) : this.clock();
-      const deadline = target - (this.o.prepareLeadUs ?? 10_000);
+      const deadline = target - (this.o.prepareLeadUs ?? T.prepareLeadUs);
       if (curEnd === null || target < curEnd + 1000 || !(await this.whenFree(deadline))) {
         return refuse('BUSY', `transmitter ${this.statusNow()}`);
       }
@@ -318,7 +246,7 @@ export class Sx127xConcentrator implements Concentrator {
     }
     const job: TxJob = { packet: p, targetMono, targetCount, airtimeUs };
     this.job = job;
-    const prepareIn = (targetMono - (this.o.prepareLeadUs ?? 10_000) - now) / 1000;
+    const prepareIn = (targetMono - (this.o.prepareLeadUs ?? T.prepareLeadUs) - now) / 1000;
     job.timer = setTimeout(() => void this.runTx(job), Math.max(0, Math.floor(prepareIn)));
     return { ok: true };
   }
@@ -424,7 +352,7 @@ export class Sx127xConcentrator implements Concentrator {
       implicitHeader: false, pa: paSettings(this.o.paOutput === 'RFO' ? 0 : 2, this.o.paOutput), payload: new Uint8Array(1),
     });
     timeOnAirUs({ radio: { modulation: 'LORA', spreadingFactor: ch.sf, bandwidthHz: ch.bwHz, codeRate: ch.codeRate }, payloadSize: 1, preambleSymbols: 8, noCrc: true, noHeader: false });
-    waitUntil(this.clock, this.clock() + 5000);
+    waitUntil(this.clock, this.clock() + T.warmupSpinUs);
     this.modem!.readNow(Reg.OpMode);
     this.modem!.writeNow(ARM_FSTX); // the fire path's write, without TX
     await this.modem!.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.STDBY);
@@ -447,7 +375,7 @@ export class Sx127xConcentrator implements Concentrator {
   private dio0Correction(): number {
     const c = this.o.dio0LatencyUs ?? 'auto';
     if (c !== 'auto') return c;
-    return Math.min(2000, Math.max(0, this.dio0LatencyUs.percentile(0) ?? 0));
+    return Math.min(T.dio0CorrectionMaxUs, Math.max(0, this.dio0LatencyUs.percentile(0) ?? 0));
   }
 
   private onDio0(atMono: number): void {
@@ -491,7 +419,7 @@ export class Sx127xConcentrator implements Concentrator {
     this.counters.rxFrames++;
     if (frame.crcStatus === 'bad') this.counters.rxCrcBad++;
     if (frame.crcStatus === 'none') this.counters.rxNoCrc++;
-    if (this.fifo.length >= (this.o.fifoCapacity ?? 256)) {
+    if (this.fifo.length >= (this.o.fifoCapacity ?? T.fifoCapacity)) {
       this.counters.rxFifoOverflow++;
       return;
     }
@@ -540,7 +468,7 @@ export class Sx127xConcentrator implements Concentrator {
     if (this.job !== job || this.state !== 'preparing') return;
     this.state = 'armed';
     job.preparedMono = this.clock();
-    const wakeInMs = (job.targetMono - (this.o.spinLeadUs ?? 3000) - this.clock()) / 1000;
+    const wakeInMs = (job.targetMono - (this.o.spinLeadUs ?? T.spinLeadUs) - this.clock()) / 1000;
     if (wakeInMs > 0) {
       await new Promise<void>((r) => {
         job.timer = setTimeout(r, Math.floor(wakeInMs));
@@ -565,7 +493,7 @@ export class Sx127xConcentrator implements Concentrator {
   private fire(job: TxJob): void {
     const clock = this.clock;
     job.spinFromMono = clock();
-    waitUntil(clock, job.targetMono - WARMUP_BEFORE_US);
+    waitUntil(clock, job.targetMono - T.warmupBeforeUs);
     this.modem!.readNow(Reg.OpMode); // warms the SPI path
     const at = spinUntil(clock, job.targetMono);
     this.modem!.fireTxNow();
@@ -576,7 +504,7 @@ export class Sx127xConcentrator implements Concentrator {
     this.counters.txStarted++;
     const err = after - job.targetMono;
     this.txStartErrorUs.add(err);
-    if (err > TX_LATE_US) {
+    if (err > T.txLateUs) {
       this.counters.txLate++;
       // Where the time went: µs before the target at each step (negative = after it).
       const ahead = (t: number | undefined) => (t === undefined ? null : Math.round(job.targetMono - t));
@@ -600,14 +528,14 @@ export class Sx127xConcentrator implements Concentrator {
         this.fault(`SPI error while waiting for TxDone: ${(err as Error).message}`);
         return;
       }
-      if (attempt >= 10) {
+      if (attempt >= T.txDoneChecks) {
         this.fault(`TxDone never came (${Math.round(job.airtimeUs / 1000)} ms frame, waited ${Math.round((this.clock() - job.firedMono!) / 1000)} ms)`);
         return;
       }
-      job.timer = setTimeout(() => void check(attempt + 1), 20);
+      job.timer = setTimeout(() => void check(attempt + 1), T.txDoneCheckMs);
     };
     // With DIO0 the edge normally comes first; the check is a safety net 20 ms after the expected end.
-    const inMs = (job.firedMono! + job.airtimeUs - this.clock()) / 1000 + (this.hw?.dio0 ? 20 : 0);
+    const inMs = (job.firedMono! + job.airtimeUs - this.clock()) / 1000 + (this.hw?.dio0 ? T.txDoneCheckMs : 0);
     job.timer = setTimeout(() => void check(0), Math.max(0, Math.ceil(inMs)));
   }
 
@@ -689,11 +617,11 @@ export class Sx127xConcentrator implements Concentrator {
     try {
       await this.initRadio();
       this.counters.reinits++;
-      this.reinitDelayMs = REINIT_MIN_MS;
+      this.reinitDelayMs = T.reinitMinMs;
       this.log.info({ after: this.lastFault }, 'SX127x radio re-initialised and listening');
     } catch (err) {
       if (this.state !== 'down') return;
-      this.reinitDelayMs = Math.min(REINIT_MAX_MS, this.reinitDelayMs * 2);
+      this.reinitDelayMs = Math.min(T.reinitMaxMs, this.reinitDelayMs * 2);
       this.log.error({ err: (err as Error).message, retryInMs: this.reinitDelayMs }, 'SX127x re-initialisation failed');
       this.scheduleReinit();
     }
