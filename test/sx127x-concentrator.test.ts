@@ -151,6 +151,56 @@ describe('SX127x concentrator on the emulated SX1276', () => {
     }
   });
 
+  test('without DIO0, TxDone is polled: the radio is back in RX after the frame and hears uplinks', async () => {
+    const { chip, conc } = rig({ pollIntervalMs: 1 }, { dio0: false });
+    try {
+      await conc.start();
+      const t = ((await conc.counterUs()) + 40_000) >>> 0;
+      assert.deepEqual(await conc.send(downlink(t, Buffer.from('polled-tx'), { radio: { modulation: 'LORA', spreadingFactor: 7, bandwidthHz: 125000, codeRate: '4/5' } })), { ok: true });
+      const tx = await waitFor(() => chip.txEvents[0], 2000, 'TX');
+      assert.ok(((conc.counterAt(tx.startUs) - t) | 0) >= 0, 'never early');
+      await waitFor(() => conc.rxRestoreUs.total === 1, 2000, 'polled TxDone');
+      assert.equal(chip.registers[Reg.OpMode], 0x85);
+      assert.equal(conc.dio0LatencyUs.total, 0, 'no DIO0 latency without DIO0');
+      assert.ok(chip.injectFrame(uplink(Buffer.from('after'))));
+      await waitFor(() => conc.counters.rxFrames === 1, 2000, 'uplink after a polled TX');
+      assert.deepEqual(chip.violations, []);
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('an implicit-header frame (beacon layout) sets ImplicitHeaderModeOn only for the TX', async () => {
+    const { chip, conc } = rig();
+    try {
+      await conc.start();
+      const t = ((await conc.counterUs()) + 40_000) >>> 0;
+      assert.deepEqual(await conc.send(downlink(t, Buffer.alloc(17, 0x55), { noHeader: true, noCrc: true, invertPolarity: false, preambleSymbols: 10 })), { ok: true });
+      const tx = await waitFor(() => chip.txEvents[0], 2000, 'TX');
+      assert.equal(tx.registers[Reg.ModemConfig1]! & 0x01, 1);
+      assert.equal(tx.settings.implicitHeader, true);
+      assert.equal(tx.settings.txIqInverted, false);
+      assert.equal(tx.settings.preambleSymbols, 10);
+      await waitFor(() => conc.rxRestoreUs.total === 1, 3000, 'back to RX');
+      assert.equal(chip.registers[Reg.ModemConfig1], 0x72, 'explicit header again for RX');
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('stop() during an emission lets the frame finish, then puts the radio in standby', async () => {
+    const { chip, conc } = rig();
+    await conc.start();
+    const t = ((await conc.counterUs()) + 30_000) >>> 0;
+    assert.deepEqual(await conc.send(downlink(t, Buffer.from('last words'))), { ok: true });
+    await waitFor(() => chip.txEvents[0], 2000, 'TX');
+    await conc.stop();
+    const tx = chip.txEvents[0]!;
+    assert.equal(tx.abortedAtUs, undefined, 'not cut');
+    assert.equal(chip.registers[Reg.OpMode], 0x81, 'LoRa standby');
+    assert.equal(await conc.txStatus(), 'off');
+  });
+
   test('LowDataRateOptimize follows the downlink: on at SF12BW125, off at SF9', async () => {
     const { chip, conc } = rig();
     try {
