@@ -108,3 +108,17 @@ function checkInteger(name: string, value: number, min: number, max: number): vo
     throw new AirtimeParamsError(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
   }
 }
+
+/**
+ * Time on air of a frame about to be sent, or the reason no radio could send
+ * it (the {@link AirtimeParamsError} message): how the drivers refuse such a
+ * frame with INVALID instead of throwing.
+ */
+export function frameAirtimeUs(p: { radio: AirtimeParams['radio']; payload: Uint8Array; preambleSymbols: number; noCrc: boolean; noHeader: boolean }): { ok: true; us: number } | { ok: false; reason: string } {
+  try {
+    return { ok: true, us: timeOnAirUs({ radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader }) };
+  } catch (err) {
+    if (err instanceof AirtimeParamsError) return { ok: false, reason: err.message };
+    throw err;
+  }
+}

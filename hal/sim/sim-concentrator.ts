@@ -1,18 +1,18 @@
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Concentrator } from '../concentrator.js';
-import { timeOnAirUs } from '../lora/time-on-air.js';
+import { frameAirtimeUs } from '../lora/time-on-air.js';
 import type { BoardConfig, RxPacket, SendResult, TxPacket, TxStatus } from '../types.js';
 import { decodeAirMessage, encodeAirMessage } from './air-protocol.js';
+import { AirListeners, bindAirSocket } from './air-socket.js';
 import { matchChannel } from './channel-plan.js';
 import { SimClock } from './sim-clock.js';
 import type { TxWorkerReport, TxWorkerRequest } from './tx-worker.js';
 
-/** Most virtual-air listeners kept at once; a new one evicts the oldest. */
-export const MAX_LISTENERS = 16;
+export { MAX_LISTENERS } from './air-socket.js';
 
 /** Options of {@link SimConcentrator}. */
 export interface SimConcentratorOptions {
@@ -66,7 +66,7 @@ export class SimConcentrator implements Concentrator {
   private stopFlag: Int32Array | null = null;
   private readonly fifo: RxPacket[] = [];
   private fifoHead = 0;
-  private readonly listeners = new Map<string, { address: string; port: number }>();
+  private readonly listeners = new AirListeners();
   private readonly callbacks: (() => void)[] = [];
   private signalPending = false;
   private tx: Scheduled | null = null;
@@ -88,19 +88,7 @@ export class SimConcentrator implements Concentrator {
 
   async start(): Promise<void> {
     if (this.clock) return;
-    const sock = dgram.createSocket('udp4');
-    sock.on('message', (m, r) => this.onAir(m, r));
-    sock.on('error', (err) => this.log.warn({ err: err.message }, 'virtual air socket error'));
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(this.o.airPort, this.o.airAddress, () => {
-        sock.off('error', reject);
-        resolve();
-      });
-    }).catch((err: NodeJS.ErrnoException) => {
-      sock.close();
-      throw Object.assign(new Error(`virtual air: cannot bind ${this.o.airAddress}:${this.o.airPort}: ${err.message}`), { code: err.code ?? 'EBIND' });
-    });
+    const sock = await bindAirSocket(this.o.airAddress, this.o.airPort, this.log, (m, r) => this.onAir(m, r));
     try {
       sock.setRecvBufferSize(4 << 20);
     } catch {
@@ -181,16 +169,10 @@ export class SimConcentrator implements Concentrator {
     if (targetUs !== null && ((targetUs - now) | 0) < 0) {
       return refuse('INVALID', `target ${targetUs} is ${(now - targetUs) | 0} µs behind the counter`);
     }
-    let airtimeUs: number;
-    try {
-      airtimeUs = timeOnAirUs({
-        radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader,
-      });
-    } catch (err) {
-      // Parameters no radio can transmit (bad SF/BW, preamble): the chip would refuse them too.
-      if ((err as { code?: string }).code === 'ERR_AIRTIME_PARAMS') return refuse('INVALID', (err as Error).message);
-      throw err;
-    }
+    // Parameters no radio can transmit (bad SF/BW, preamble): the chip would refuse them too.
+    const air = frameAirtimeUs(p);
+    if (!air.ok) return refuse('INVALID', air.reason);
+    const airtimeUs = air.us;
     const id = this.nextId++;
     this.tx = { id, targetUs, startUs: targetUs ?? now, airtimeUs };
     const req: TxWorkerRequest = {
@@ -240,7 +222,7 @@ export class SimConcentrator implements Concentrator {
     }
     this.counters.emitted++;
     // Sent from the air socket to whoever listens now (a late subscriber hears it too).
-    for (const l of this.listeners.values()) this.sock?.send(r.text, l.port, l.address);
+    this.listeners.sendAll(this.sock, r.text);
     this.log.debug({ countUs: r.countUs, id: r.id }, 'emission started');
   }
 
@@ -257,11 +239,7 @@ export class SimConcentrator implements Concentrator {
     }
     const msg = d.msg;
     if (msg.op === 'listen') {
-      const key = `${from.address}:${from.port}`;
-      this.listeners.delete(key);
-      this.listeners.set(key, { address: from.address, port: from.port });
-      // Bounded: the oldest subscription goes first (Map keeps insertion order).
-      if (this.listeners.size > MAX_LISTENERS) this.listeners.delete(this.listeners.keys().next().value!);
+      this.listeners.add(from);
       this.sock?.send(encodeAirMessage({ op: 'listening', countUs: this.clock!.nowUs() }), from.port, from.address);
       return;
     }

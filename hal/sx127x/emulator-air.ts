@@ -10,10 +10,11 @@
  * This is what `SX127x_conf.spi_device: "emulator"` runs: the whole
  * single-channel gateway without a radio, for the demo and the benchmark.
  */
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { decodeAirMessage, encodeAirMessage } from '../sim/air-protocol.js';
+import { AirListeners, bindAirSocket } from '../sim/air-socket.js';
 import type { LoraBandwidthHz, SpreadingFactor } from '../types.js';
 import { powerFromPaRegisters } from './modem-config.js';
 import { Reg } from './registers.js';
@@ -36,13 +37,12 @@ export interface EmulatorAirOptions {
   log: Logger;
 }
 
-const MAX_LISTENERS = 16;
 
 /** The emulated radio's antenna on the virtual air. */
 export class EmulatorAir {
   readonly counters = { airDatagrams: 0, airMalformed: 0, notHeard: 0, heard: 0, emitted: 0 };
   private sock: dgram.Socket | null = null;
-  private readonly listeners = new Map<string, { address: string; port: number }>();
+  private readonly listeners = new AirListeners();
 
   constructor(private readonly o: EmulatorAirOptions) {
     o.chip.onTxStart((tx) => this.onTx(tx));
@@ -53,19 +53,7 @@ export class EmulatorAir {
   }
 
   async start(): Promise<void> {
-    const sock = dgram.createSocket('udp4');
-    sock.on('message', (m, r) => this.onAir(m, r));
-    sock.on('error', (err) => this.o.log.warn({ err: err.message }, 'virtual air socket error'));
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(this.o.airPort, this.o.airAddress, () => {
-        sock.off('error', reject);
-        resolve();
-      });
-    }).catch((err: NodeJS.ErrnoException) => {
-      sock.close();
-      throw Object.assign(new Error(`virtual air: cannot bind ${this.o.airAddress}:${this.o.airPort}: ${err.message}`), { code: err.code ?? 'EBIND' });
-    });
+    const sock = await bindAirSocket(this.o.airAddress, this.o.airPort, this.o.log, (m, r) => this.onAir(m, r));
     this.sock = sock;
     this.o.log.info({ air: `${this.o.airAddress}:${this.port}` }, 'emulated SX1276 on the virtual air');
   }
@@ -89,10 +77,7 @@ export class EmulatorAir {
     }
     const msg = d.msg;
     if (msg.op === 'listen') {
-      const key = `${from.address}:${from.port}`;
-      this.listeners.delete(key);
-      this.listeners.set(key, { address: from.address, port: from.port });
-      if (this.listeners.size > MAX_LISTENERS) this.listeners.delete(this.listeners.keys().next().value!);
+      this.listeners.add(from);
       this.sock?.send(encodeAirMessage({ op: 'listening', countUs: this.now() }), from.port, from.address);
       return;
     }
@@ -140,6 +125,6 @@ export class EmulatorAir {
       ...(s.implicitHeader ? { noHeader: true } : {}),
       payload: tx.payload,
     });
-    for (const l of this.listeners.values()) this.sock?.send(text, l.port, l.address);
+    this.listeners.sendAll(this.sock, text);
   }
 }

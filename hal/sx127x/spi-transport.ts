@@ -60,3 +60,12 @@ export interface SpiTransport {
   /** Release the device; later transfers reject with code `ECLOSED`. Idempotent. */
   close(): Promise<void>;
 }
+
+/** The asynchronous form of a synchronous transfer: resolves with its bytes or rejects with its error. */
+export function transferViaSync(transferSync: (tx: Buffer) => Buffer, tx: Buffer): Promise<Buffer> {
+  try {
+    return Promise.resolve(transferSync(tx));
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}

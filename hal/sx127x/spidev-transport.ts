@@ -14,7 +14,7 @@
  */
 import type { SpiDevice, SpiOptions } from 'spi-device';
 import type { OutputLine } from '../gpio/lines.js';
-import { SpiError, type SpiTransport } from './spi-transport.js';
+import { SpiError, transferViaSync, type SpiTransport } from './spi-transport.js';
 
 type SpiDeviceModule = { openSync(bus: number, device: number, options?: SpiOptions): SpiDevice; MODE0: 0 };
 
@@ -77,11 +77,7 @@ export class SpidevTransport implements SpiTransport {
   ) {}
 
   transfer(tx: Buffer): Promise<Buffer> {
-    try {
-      return Promise.resolve(this.transferSync(tx));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return transferViaSync((b) => this.transferSync(b), tx);
   }
 
   transferSync(tx: Buffer): Buffer {

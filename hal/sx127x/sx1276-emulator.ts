@@ -15,7 +15,7 @@
  */
 import type { CodeRate, SpreadingFactor } from '../types.js';
 import { timeOnAirUs } from '../lora/time-on-air.js';
-import { SpiError, type SpiTransport } from './spi-transport.js';
+import { SpiError, transferViaSync, type SpiTransport } from './spi-transport.js';
 import {
   ChipVersion,
   Dio0Mapping,
@@ -97,11 +97,7 @@ export class Sx1276Emulator implements SpiTransport {
 
   /** Run one SX127x SPI transaction (see spi-transport.ts for the framing). */
   transfer(tx: Buffer): Promise<Buffer> {
-    try {
-      return Promise.resolve(this.transferSync(tx));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return transferViaSync((b) => this.transferSync(b), tx);
   }
 
   /** Synchronous form of {@link transfer}; throws the same coded errors. */

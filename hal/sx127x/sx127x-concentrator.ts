@@ -29,7 +29,7 @@
  */
 import type { Logger } from 'pino';
 import type { Concentrator } from '../concentrator.js';
-import { timeOnAirUs } from '../lora/time-on-air.js';
+import { frameAirtimeUs, timeOnAirUs } from '../lora/time-on-air.js';
 import { spinUntil, waitUntil } from '../precise-wait.js';
 import { SampleRing } from '../sample-ring.js';
 import { counterDiffUs, u32, type RxPacket, type SendResult, type TxPacket, type TxStatus } from '../types.js';
@@ -227,13 +227,9 @@ export class Sx127xConcentrator implements Concentrator {
       const st = this.state as State; // it may have changed while waiting
       if (st === 'off' || st === 'down') return refuse('NOT_STARTED', 'radio stopped or failed while waiting');
     }
-    let airtimeUs: number;
-    try {
-      airtimeUs = timeOnAirUs({ radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_AIRTIME_PARAMS') return refuse('INVALID', (err as Error).message);
-      throw err;
-    }
+    const air = frameAirtimeUs(p);
+    if (!air.ok) return refuse('INVALID', air.reason);
+    const airtimeUs = air.us;
     const now = this.clock();
     let targetMono = now;
     let targetCount: number | null = null;
