@@ -1,0 +1,54 @@
+/**
+ * The real `spi-device` module under `SpidevTransport`, against the fake
+ * SX1301 chip of ../shared/sx1301/fake-chip (an LD_PRELOAD shim that answers
+ * ioctl(SPI_IOC_MESSAGE) on /dev/spidev0.0). It proves the transport's
+ * messages, options and framing with the real native module and kernel ABI.
+ * Skipped, with the reason, where ../shared (or $PKTFWD_SHARED_DIR), the
+ * compiler or the optional spi-device module is missing.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+/** ../shared/sx1301 beside the checkout, or $PKTFWD_SHARED_DIR/sx1301. */
+const KIT = process.env.PKTFWD_SHARED_DIR
+  ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301/')
+  : fileURLToPath(new URL('../../../shared/sx1301/', import.meta.url));
+const PROBE = fileURLToPath(new URL('./helpers/spidev-probe.js', import.meta.url));
+
+function skipReason(): string | undefined {
+  if (!existsSync(join(KIT, 'fake-chip', 'fakespi.c'))) return `the fake SX1301 chip is not at ${KIT}fake-chip (../shared is not beside this checkout)`;
+  try {
+    createRequire(import.meta.url).resolve('spi-device');
+  } catch {
+    return 'the optional spi-device module is not installed';
+  }
+  if (spawnSync('gcc', ['--version']).status !== 0) return 'no C compiler (gcc) to build the fake chip';
+  return undefined;
+}
+
+const reason = skipReason();
+
+test('SpidevTransport over the real spi-device module reads the fake SX1301 through ioctl', { skip: reason }, () => {
+  const so = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'libfakespi.so');
+  const make = spawnSync('make', ['-s', '-C', join(KIT, 'fake-chip'), `OUT=${so}`], { encoding: 'utf8' });
+  assert.equal(make.status, 0, `building the fake chip failed: ${make.stderr}`);
+  const r = spawnSync(process.execPath, [PROBE], {
+    env: { ...process.env, LD_PRELOAD: so, FAKESPI_FW_DIR: join(KIT, 'firmware') },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 0, `probe failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { version: number; viaAsync: number; burst: number[]; closedCode: string };
+  // VERSION (register 1) reads 103 on the SX1301 [fake-chip README; sx1301.md].
+  assert.equal(out.version, 103);
+  assert.equal(out.viaAsync, 103);
+  assert.equal(out.burst[1], 103, 'a burst auto-increments from register 0 to VERSION');
+  assert.equal(out.burst.length, 4);
+  assert.equal(out.closedCode, 'ECLOSED');
+});
