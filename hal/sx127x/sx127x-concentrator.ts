@@ -27,20 +27,16 @@
  * or a TxDone that never comes: logged, counted, and the radio is reset and
  * re-initialised with back-off (0.1 s doubling to 10 s). The process goes on.
  */
-import type { Logger } from 'pino';
 import type { Concentrator } from '../concentrator.js';
-import { frameAirtimeUs, timeOnAirUs } from '../lora/time-on-air.js';
+import { frameAirtimeUs } from '../lora/time-on-air.js';
 import { spinUntil, waitUntil } from '../precise-wait.js';
-import { SampleRing } from '../sample-ring.js';
-import { counterDiffUs, u32, type RxPacket, type SendResult, type TxPacket, type TxStatus } from '../types.js';
+import { counterDiffUs, u32, type SendResult, type TxPacket, type TxStatus } from '../types.js';
 import { paSettings } from './modem-config.js';
-import { ARM_FSTX, Sx127xModem } from './modem.js';
-import { ChipVersion, IrqFlag, Mode, OpModeBit, Reg } from './registers.js';
-import { SX127X_TIMINGS, type Sx127xConcentratorOptions, type Sx127xCounters, type Sx127xHardware } from './sx127x-types.js';
+import { Mode, OpModeBit, Reg } from './registers.js';
+import { Sx127xRadioCore, type RadioState } from './sx127x-core.js';
+import { SX127X_TIMINGS } from './sx127x-types.js';
 
 export { SX127X_TIMINGS, type Sx127xConcentratorOptions, type Sx127xCounters, type Sx127xHardware } from './sx127x-types.js';
-
-type State = 'off' | 'starting' | 'listening' | 'preparing' | 'armed' | 'emitting' | 'restoring' | 'down';
 
 interface TxJob {
   packet: TxPacket;
@@ -60,64 +56,12 @@ interface TxJob {
 }
 
 const T = SX127X_TIMINGS;
-
-const defaultClock = () => performance.now() * 1000;
 const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** SX1276/RFM95 single-channel gateway radio. */
-export class Sx127xConcentrator implements Concentrator {
-  readonly counters: Sx127xCounters = {
-    rxFrames: 0, rxCrcBad: 0, rxNoCrc: 0, rxFifoOverflow: 0, rxSpurious: 0, txStarted: 0, txDone: 0, txLate: 0,
-    txRefused: 0, txAborted: 0, faults: 0, reinits: 0, dio0Errors: 0, rxMissedEdge: 0,
-  };
-  /** Signed TX start error (start − target), µs. */
-  readonly txStartErrorUs = new SampleRing();
-  /** TxDone → back in continuous RX, µs. */
-  readonly rxRestoreUs = new SampleRing();
-  /** Leaving RX → back in RX around each TX, µs. */
-  readonly rxGapUs = new SampleRing();
-  /** DIO0 callback − (TX start + time on air), µs. */
-  readonly dio0LatencyUs = new SampleRing(64);
-
-  private readonly clock: () => number;
-  private readonly log: Logger;
-  private hw: Sx127xHardware | null = null;
-  private modem: Sx127xModem | null = null;
-  private state: State = 'off';
-  private epochMono = 0;
-  private startCount = 0;
+export class Sx127xConcentrator extends Sx127xRadioCore implements Concentrator {
   private job: TxJob | null = null;
-  private readonly fifo: RxPacket[] = [];
-  private readonly callbacks: (() => void)[] = [];
-  private pollTimer: NodeJS.Timeout | null = null;
-  private healthTimer: NodeJS.Timeout | null = null;
-  private reinitTimer: NodeJS.Timeout | null = null;
-  private reinitDelayMs: number = T.reinitMinMs;
-  private lastPollMono: number | null = null;
-  private lastFault: string | null = null;
   private freeWaiters: Array<() => void> = [];
-  private rxBackMono = 0;
-  /** Multi-step register sequences run one at a time (the modem only serialises single transfers). */
-  private ops: Promise<unknown> = Promise.resolve();
-  private opsPending = 0;
-
-  constructor(private readonly o: Sx127xConcentratorOptions) {
-    this.clock = o.clockUs ?? defaultClock;
-    this.log = o.log;
-  }
-
-  // ---- counter ----
-
-  /** The gateway counter at a monotonic time (µs). */
-  counterAt(monoUs: number): number {
-    return u32(Math.floor(monoUs - this.epochMono) + this.startCount);
-  }
-
-  /** The monotonic time at which the counter reads `countUs`, taking the nearer side of the wrap. */
-  monoAt(countUs: number): number {
-    const now = this.clock();
-    return now + counterDiffUs(countUs, this.counterAt(now));
-  }
 
   /** Target counter value of the frame being transmitted (null: immediate or none). For the emulated air. */
   get currentTxTarget(): number | null {
@@ -125,44 +69,6 @@ export class Sx127xConcentrator implements Concentrator {
   }
 
   // ---- Concentrator ----
-
-  async start(): Promise<void> {
-    if (this.state !== 'off') return;
-    this.state = 'starting';
-    this.epochMono = this.clock();
-    this.startCount = u32(this.o.counterStartUs ?? Math.floor(Math.random() * 2 ** 32));
-    try {
-      this.hw = await this.o.open();
-      this.modem = new Sx127xModem(this.hw.spi);
-      await this.initRadio();
-    } catch (err) {
-      this.state = 'off';
-      await this.hw?.close().catch(() => undefined);
-      this.hw = null;
-      this.modem = null;
-      throw err;
-    }
-    this.hw.dio0?.watch(
-      () => this.onDio0(this.clock()),
-      (err) => {
-        // The edge was seen but its value could not be read: the health check and the TxDone watchdog cover it.
-        this.counters.dio0Errors++;
-        this.log.warn({ err: err.message }, 'DIO0 edge read failed');
-      },
-    );
-    if (!this.hw.dio0) {
-      this.pollTimer = setInterval(() => void this.poll(), this.o.pollIntervalMs ?? T.pollIntervalMs);
-    }
-    this.healthTimer = setInterval(() => void this.healthCheck(), this.o.healthIntervalMs ?? T.healthIntervalMs);
-    this.log.info(
-      {
-        freqHz: this.o.rx.freqHz, sf: this.o.rx.sf, bwHz: this.o.rx.bwHz, cr: this.o.rx.codeRate,
-        syncWord: `0x${this.o.rx.syncWord.toString(16)}`, dio0: this.hw.dio0 ? 'interrupt' : `polled every ${this.o.pollIntervalMs ?? T.pollIntervalMs} ms`,
-        counterStartUs: this.startCount,
-      },
-      'SX127x radio listening',
-    );
-  }
 
   async stop(): Promise<void> {
     if (this.state === 'off') return;
@@ -187,14 +93,6 @@ export class Sx127xConcentrator implements Concentrator {
     this.hw = null;
     this.modem = null;
     this.log.info('SX127x radio stopped');
-  }
-
-  async receive(max: number): Promise<RxPacket[]> {
-    return this.fifo.splice(0, Math.max(0, max));
-  }
-
-  onReceive(callback: () => void): void {
-    this.callbacks.push(callback);
   }
 
   async send(p: TxPacket): Promise<SendResult> {
@@ -224,7 +122,7 @@ export class Sx127xConcentrator implements Concentrator {
       if (curEnd === null || target < curEnd + 1000 || !(await this.whenFree(deadline))) {
         return refuse('BUSY', `transmitter ${this.statusNow()}`);
       }
-      const st = this.state as State; // it may have changed while waiting
+      const st = this.state as RadioState; // it may have changed while waiting
       if (st === 'off' || st === 'down') return refuse('NOT_STARTED', 'radio stopped or failed while waiting');
     }
     const air = frameAirtimeUs(p);
@@ -251,15 +149,6 @@ export class Sx127xConcentrator implements Concentrator {
     return this.statusNow();
   }
 
-  async counterUs(): Promise<number> {
-    if (this.state === 'off') throw Object.assign(new Error('radio not started'), { code: 'ENOTSTARTED' });
-    return this.counterAt(this.clock());
-  }
-
-  async ppsCounterUs(): Promise<number | null> {
-    return null;
-  }
-
   /** The driver's figures for the forwarder's stats report. */
   radioStats(): Record<string, unknown> {
     return {
@@ -275,7 +164,6 @@ export class Sx127xConcentrator implements Concentrator {
     };
   }
 
-  // ---- internals ----
 
   /** Resolves true once no TX job is held, or false if that has not happened by `deadlineMono`. */
   private whenFree(deadlineMono: number): Promise<boolean> {
@@ -303,136 +191,10 @@ export class Sx127xConcentrator implements Concentrator {
     for (const w of waiters) w();
   }
 
-  /** Runs `fn` after every sequence queued before it. */
-  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    this.opsPending++;
-    const run = this.ops.then(fn, fn).finally(() => this.opsPending--);
-    this.ops = run.catch(() => undefined);
-    return run;
-  }
-
   private statusNow(): TxStatus {
     if (this.state === 'off' || this.state === 'starting') return 'off';
     if (this.state === 'emitting') return 'emitting';
     return this.job ? 'scheduled' : 'free';
-  }
-
-  /** Reset pulse, identity check, a warm-up of the TX path and the §12 receive configuration. */
-  private async initRadio(): Promise<void> {
-    const reset = this.hw!.reset;
-    if (reset) {
-      // NRESET low 1 ms, then released (high impedance) and 6 ms to boot [sx127x.md §1, LMN SX1276Reset].
-      reset.write(0);
-      await sleepMs(1);
-      reset.release();
-      await sleepMs(6);
-    }
-    await this.exclusive(() => this.modem!.checkVersion());
-    await this.exclusive(() => this.warmUp());
-    await this.startListening();
-  }
-
-  /**
-   * Runs the downlink code once without transmitting: load a frame, pre-arm
-   * (FSTX: synthesiser only, no RF out), wait and spin 5 ms, read, write
-   * the mode register. The first downlink after start (usually a
-   * join-accept) then does not pay for compiling this code. Measured with
-   * test/sx127x-join.test.ts on the emulator: without it the first TX started
-   * 0.06-5 ms late (the spin loop was optimised on stack in the middle of
-   * the wait), with it 45-75 µs; later ones 5-35 µs.
-   */
-  private async warmUp(): Promise<void> {
-    const ch = this.o.rx;
-    await this.modem!.prepareTx({
-      freqHz: ch.freqHz, sf: ch.sf, bwHz: ch.bwHz, codeRate: ch.codeRate, crcOn: false, invertIq: true, preambleSymbols: 8,
-      implicitHeader: false, pa: paSettings(this.o.paOutput === 'RFO' ? 0 : 2, this.o.paOutput), payload: new Uint8Array(1),
-    });
-    timeOnAirUs({ radio: { modulation: 'LORA', spreadingFactor: ch.sf, bandwidthHz: ch.bwHz, codeRate: ch.codeRate }, payloadSize: 1, preambleSymbols: 8, noCrc: true, noHeader: false });
-    waitUntil(this.clock, this.clock() + T.warmupSpinUs);
-    this.modem!.readNow(Reg.OpMode);
-    this.modem!.writeNow(ARM_FSTX); // the fire path's write, without TX
-    await this.modem!.write(Reg.OpMode, OpModeBit.LongRangeMode | Mode.STDBY);
-  }
-
-  private async startListening(): Promise<void> {
-    await this.exclusive(() => this.modem!.startRx(this.o.rx));
-    this.rxBackMono = this.clock();
-    this.lastPollMono = this.rxBackMono;
-    // A downlink may already be preparing (it was queued behind this restore): leave its state alone.
-    if (this.state === 'starting' || this.state === 'restoring' || this.state === 'down') this.state = 'listening';
-  }
-
-  /**
-   * The constant part of the DIO0 latency: the configured value, or with
-   * 'auto' the smallest TxDone latency among the last 64 (the floor, which
-   * RxDone shares; the jitter above it cannot be corrected, and using the
-   * floor never moves a stamp before the real edge), at most 2 ms.
-   */
-  private dio0Correction(): number {
-    const c = this.o.dio0LatencyUs ?? 'auto';
-    if (c !== 'auto') return c;
-    return Math.min(T.dio0CorrectionMaxUs, Math.max(0, this.dio0LatencyUs.percentile(0) ?? 0));
-  }
-
-  private onDio0(atMono: number): void {
-    if (this.state === 'emitting') {
-      void this.onTxDone(atMono, true);
-      return;
-    }
-    if (this.state !== 'listening' && this.state !== 'armed' && this.state !== 'preparing') return;
-    void this.readFrame(atMono - this.dio0Correction());
-  }
-
-  private async poll(): Promise<void> {
-    if (!this.modem || this.opsPending > 0) return;
-    if (this.state === 'emitting') {
-      try {
-        if (await this.exclusive(() => this.modem!.txDone())) await this.onTxDone(this.clock(), false);
-      } catch (err) {
-        this.fault(`SPI error while polling TxDone: ${(err as Error).message}`);
-      }
-      return;
-    }
-    if (this.state !== 'listening') return;
-    const at = this.clock();
-    const prev = this.lastPollMono ?? at;
-    this.lastPollMono = at;
-    await this.readFrame((prev + at) / 2, true);
-  }
-
-  private async readFrame(stampMono: number, polled = false): Promise<void> {
-    let frame;
-    try {
-      frame = await this.exclusive(() => (this.state === 'listening' ? this.modem!.readFrame(this.o.rx.freqHz) : null));
-    } catch (err) {
-      this.fault(`SPI error while reading a frame: ${(err as Error).message}`);
-      return;
-    }
-    if (!frame) {
-      if (!polled) this.counters.rxSpurious++;
-      return;
-    }
-    this.counters.rxFrames++;
-    if (frame.crcStatus === 'bad') this.counters.rxCrcBad++;
-    if (frame.crcStatus === 'none') this.counters.rxNoCrc++;
-    if (this.fifo.length >= (this.o.fifoCapacity ?? T.fifoCapacity)) {
-      this.counters.rxFifoOverflow++;
-      return;
-    }
-    const ch = this.o.rx;
-    const pkt: RxPacket = {
-      countUs: this.counterAt(stampMono),
-      freqHz: ch.freqHz,
-      ifChain: 0,
-      rfChain: 0,
-      crcStatus: frame.crcStatus,
-      radio: { modulation: 'LORA', spreadingFactor: ch.sf, bandwidthHz: ch.bwHz, codeRate: frame.codeRate ?? ch.codeRate },
-      rssiDbm: frame.rssiDbm,
-      snrDb: frame.snrDb,
-      payload: frame.payload,
-    };
-    this.fifo.push(pkt);
-    for (const cb of this.callbacks) cb();
   }
 
   /** Prepare, wait, fire: one downlink. */
@@ -535,7 +297,7 @@ export class Sx127xConcentrator implements Concentrator {
     job.timer = setTimeout(() => void check(0), Math.max(0, Math.ceil(inMs)));
   }
 
-  private async onTxDone(atMono: number, fromDio0: boolean): Promise<void> {
+  protected async onTxDone(atMono: number, fromDio0: boolean): Promise<void> {
     const job = this.job;
     if (!job || this.state !== 'emitting' || job.firedMono === undefined) return;
     if (job.timer) clearTimeout(job.timer);
@@ -556,7 +318,7 @@ export class Sx127xConcentrator implements Concentrator {
     if (this.job === job) this.releaseJob();
   }
 
-  private abortJob(why: string): void {
+  protected abortJob(why: string): void {
     const job = this.job;
     if (!job) return;
     if (job.timer) clearTimeout(job.timer);
@@ -565,61 +327,7 @@ export class Sx127xConcentrator implements Concentrator {
     this.log.warn({ targetUs: job.targetCount, why }, 'downlink aborted');
   }
 
-  private async healthCheck(): Promise<void> {
-    if (this.state !== 'listening' || !this.modem || this.opsPending > 0 || this.job) return;
-    try {
-      const version = await this.exclusive(() => this.modem!.read(Reg.Version));
-      if (version !== ChipVersion.SX1276) {
-        this.fault(`radio stopped answering (RegVersion reads 0x${version.toString(16).padStart(2, '0')})`);
-        return;
-      }
-      const op = await this.exclusive(() => this.modem!.read(Reg.OpMode));
-      if (this.state === 'listening' && op !== (OpModeBit.LongRangeMode | Mode.RXCONTINUOUS)) {
-        this.fault(`radio left continuous RX by itself (RegOpMode 0x${op.toString(16).padStart(2, '0')}): reset or brown-out`);
-        return;
-      }
-      // A missed DIO0 edge leaves RxDone set, DIO0 high, and no edge ever again: the radio would be deaf.
-      if (this.hw?.dio0 && this.state === 'listening' && this.opsPending === 0) {
-        const flags = await this.exclusive(() => this.modem!.read(Reg.IrqFlags));
-        if ((flags & IrqFlag.RxDone) !== 0 && this.opsPending === 0 && this.state === 'listening') {
-          this.counters.rxMissedEdge++;
-          this.log.warn('RxDone found by the health check (DIO0 edge missed): frame forwarded with a late tmst');
-          await this.readFrame(this.clock());
-        }
-      }
-    } catch (err) {
-      this.fault(`SPI error during the health check: ${(err as Error).message}`);
-    }
-  }
-
-  /** Marks the radio down and schedules a re-initialisation. */
-  private fault(reason: string): void {
-    if (this.state === 'off' || this.state === 'down') return;
-    this.counters.faults++;
-    this.lastFault = reason;
-    this.state = 'down';
-    this.abortJob('radio fault');
-    this.log.error({ reason, retryInMs: this.reinitDelayMs }, 'SX127x radio fault: re-initialising');
-    this.scheduleReinit();
-  }
-
-  private scheduleReinit(): void {
-    this.reinitTimer = setTimeout(() => void this.reinit(), this.reinitDelayMs);
-  }
-
-  private async reinit(): Promise<void> {
-    this.reinitTimer = null;
-    if (this.state !== 'down') return;
-    try {
-      await this.initRadio();
-      this.counters.reinits++;
-      this.reinitDelayMs = T.reinitMinMs;
-      this.log.info({ after: this.lastFault }, 'SX127x radio re-initialised and listening');
-    } catch (err) {
-      if (this.state !== 'down') return;
-      this.reinitDelayMs = Math.min(T.reinitMaxMs, this.reinitDelayMs * 2);
-      this.log.error({ err: (err as Error).message, retryInMs: this.reinitDelayMs }, 'SX127x re-initialisation failed');
-      this.scheduleReinit();
-    }
+  protected get hasJob(): boolean {
+    return this.job !== null;
   }
 }
