@@ -160,12 +160,13 @@ export abstract class Sx127xRadioCore {
 
   /**
    * Runs the downlink code once without transmitting: load a frame, pre-arm
-   * (FSTX: synthesiser only, no RF out), wait and spin 5 ms, read, write
-   * the mode register. The first downlink after start (usually a
-   * join-accept) then does not pay for compiling this code. Measured with
-   * test/sx127x-join.test.ts on the emulator: without it the first TX started
-   * 0.06-5 ms late (the spin loop was optimised on stack in the middle of
-   * the wait), with it 45-75 µs; later ones 5-35 µs.
+   * (FSTX: synthesiser only, no RF out), a 5 ms precise wait (blocking,
+   * then spinning), a read and a write of the mode register. The first
+   * downlink after start (usually a join-accept) then does not pay for
+   * compiling and optimising this code. Measured with test/sx127x-join.test.ts
+   * on the emulator: without it the first TX started 0.06-5 ms late (most
+   * likely the spin loop being optimised on stack in the middle of the wait),
+   * with it 45-75 µs; later ones 5-35 µs.
    */
   protected async warmUp(): Promise<void> {
     const ch = this.o.rx;
