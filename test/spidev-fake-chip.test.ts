@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,15 @@ const KIT = process.env.PKTFWD_SHARED_DIR
   ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301/')
   : fileURLToPath(new URL('../../../shared/sx1301/', import.meta.url));
 const PROBE = fileURLToPath(new URL('./helpers/spidev-probe.js', import.meta.url));
+const REGS_PROBE = fileURLToPath(new URL('./helpers/sx1301-regs-probe.js', import.meta.url));
+
+/** Builds the fake chip once per test into a temporary directory. */
+function buildFakeChip(): string {
+  const so = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'libfakespi.so');
+  const make = spawnSync('make', ['-s', '-C', join(KIT, 'fake-chip'), `OUT=${so}`], { encoding: 'utf8' });
+  assert.equal(make.status, 0, `building the fake chip failed: ${make.stderr}`);
+  return so;
+}
 
 function skipReason(): string | undefined {
   if (!existsSync(join(KIT, 'fake-chip', 'fakespi.c'))) return `the fake SX1301 chip is not at ${KIT}fake-chip (../shared is not beside this checkout)`;
@@ -35,9 +44,7 @@ function skipReason(): string | undefined {
 const reason = skipReason();
 
 test('SpidevTransport over the real spi-device module reads the fake SX1301 through ioctl', { skip: reason }, () => {
-  const so = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'libfakespi.so');
-  const make = spawnSync('make', ['-s', '-C', join(KIT, 'fake-chip'), `OUT=${so}`], { encoding: 'utf8' });
-  assert.equal(make.status, 0, `building the fake chip failed: ${make.stderr}`);
+  const so = buildFakeChip();
   const r = spawnSync(process.execPath, [PROBE], {
     env: { ...process.env, LD_PRELOAD: so, FAKESPI_FW_DIR: join(KIT, 'firmware') },
     encoding: 'utf8',
@@ -51,4 +58,19 @@ test('SpidevTransport over the real spi-device module reads the fake SX1301 thro
   assert.equal(out.burst[1], 103, 'a burst auto-increments from register 0 to VERSION');
   assert.equal(out.burst.length, 4);
   assert.equal(out.closedCode, 'ECLOSED');
+});
+
+test('SX1301 named registers over the real spidev transport: the bytes on the bus are those of sx1301.md §2', { skip: reason }, () => {
+  const so = buildFakeChip();
+  const raw = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'run.raw');
+  const r = spawnSync(process.execPath, [REGS_PROBE], {
+    env: { ...process.env, LD_PRELOAD: so, FAKESPI_FW_DIR: join(KIT, 'firmware'), FAKESPI_RAW: raw },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 0, `probe failed: ${r.stderr}`);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { version: 103, txStartDelay: 1497, ifFreq0: -819, gpsEn: 1, gpsPol: 1 });
+  const tx = readFileSync(raw, 'utf8').split('\n').filter((l) => l.startsWith('TX ')).map((l) => l.split(' ')[1]);
+  // VERSION read; page 1 then TX_START_DELAY (page 1, address 34) LSB first; page 0 then IF_FREQ_0 (address 36).
+  assert.deepEqual(tx.slice(0, 5), ['0100', '8001', 'a2d905', '8000', 'a4cdfc']);
 });

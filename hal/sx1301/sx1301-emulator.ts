@@ -1,0 +1,147 @@
+/**
+ * A register-level SX1301 behind the SpiTransport boundary: the first layer
+ * of the emulator issue 4 asks for (house rule 6). It models the register
+ * file and its paging as the chip presents them on SPI [sx1301.md §1-2]:
+ * - addresses 0-32 and 125-127 on every page, 33-124 per page (pages 0-2;
+ *   page 3 holds no registers, libloragw selects it only to start the
+ *   calibration), reset values from the register table, VERSION reads 103;
+ * - a burst auto-increments the address, except on the data ports 4, 6, 8
+ *   and 10 (RX buffer, TX buffer, capture RAM, MCU PROM), whose bytes are
+ *   captured per port;
+ * - SOFT_RESET (address 0, bit 7) restores the reset values and page 0;
+ * - writes to a byte that holds only read-only registers are refused and
+ *   recorded as violations, as is touching a paged address on page 3.
+ * Not modelled yet: the MCUs and firmware, calibration, the AGC handshake,
+ * the radios behind the SPI bridge, RX FIFO, TX, counters and PPS.
+ */
+import { SpiError, transferViaSync, type SpiTransport } from '../sx127x/spi-transport.js';
+import { SX1301_REGISTER_ROWS } from './register-table.js';
+
+/** One SPI transaction as the emulated chip saw it. */
+export interface Sx1301Transaction {
+  write: boolean;
+  addr: number;
+  /** Page in PAGE_REG when the transaction started. */
+  page: number;
+  data: Buffer;
+}
+
+/** Addresses whose bursts stream through one port instead of incrementing. */
+export const DATA_PORTS: ReadonlySet<number> = new Set([4, 6, 8, 10]);
+const PAGED_FIRST = 33;
+const PAGED_LAST = 124;
+
+/** Reset image: [common bytes (128), page 0..3 bytes (128 each)], and the read-only mask per byte. */
+function resetImage(): { bytes: Uint8Array[]; readOnlyByte: boolean[][] } {
+  const bytes = [0, 1, 2, 3, 4].map(() => new Uint8Array(128));
+  const writable = [0, 1, 2, 3, 4].map(() => new Array<boolean>(128).fill(false));
+  const named = [0, 1, 2, 3, 4].map(() => new Array<boolean>(128).fill(false));
+  for (const [, page, addr, offs, , len, readOnly, dflt] of SX1301_REGISTER_ROWS) {
+    const bank = page < 0 ? 0 : page + 1;
+    let v = dflt < 0 ? dflt + 2 ** len : dflt;
+    if (offs + len <= 8) {
+      const b = bytes[bank]!;
+      b[addr] = (b[addr]! & ~(((1 << len) - 1) << offs)) | ((v << offs) & 0xff);
+      named[bank]![addr] = true;
+      if (!readOnly) writable[bank]![addr] = true;
+    } else {
+      for (let i = 0; i < Math.ceil(len / 8); i++) {
+        bytes[bank]![addr + i] = v % 256;
+        v = Math.floor(v / 256);
+        named[bank]![addr + i] = true;
+        if (!readOnly) writable[bank]![addr + i] = true;
+      }
+    }
+  }
+  return { bytes, readOnlyByte: named.map((n, bank) => n.map((isNamed, a) => isNamed && !writable[bank]![a])) };
+}
+
+/** Register-level SX1301 (register file and paging). */
+export class Sx1301Emulator implements SpiTransport {
+  readonly transactions: Sx1301Transaction[] = [];
+  readonly violations: string[] = [];
+  /** Bytes written to each data port, in order. */
+  readonly portWrites = new Map<number, number[]>();
+  private bytes: Uint8Array[];
+  private readonly readOnlyByte: boolean[][];
+  private closed = false;
+
+  constructor() {
+    const img = resetImage();
+    this.bytes = img.bytes;
+    this.readOnlyByte = img.readOnlyByte;
+  }
+
+  /** Page in PAGE_REG. */
+  get page(): number {
+    return this.bytes[0]![0]! & 0x03;
+  }
+
+  /** Raw byte at `addr` as seen from `page` (test control). */
+  peek(addr: number, page = this.page): number {
+    return this.bytes[this.bank(addr, page)]![addr]!;
+  }
+
+  transfer(tx: Buffer): Promise<Buffer> {
+    return transferViaSync((b) => this.transferSync(b), tx);
+  }
+
+  transferSync(tx: Buffer): Buffer {
+    if (this.closed) throw new SpiError('ECLOSED', 'SX1301 emulator: transfer after close');
+    if (tx.length < 2) throw new SpiError('EINVAL', 'SX1301 emulator: a transaction is a command byte and at least one data byte');
+    const write = (tx[0]! & 0x80) !== 0;
+    const addr = tx[0]! & 0x7f;
+    const page = this.page;
+    const rx = Buffer.alloc(tx.length);
+    for (let i = 1; i < tx.length; i++) {
+      const a = DATA_PORTS.has(addr) ? addr : addr + i - 1;
+      if (a > 127) {
+        this.violations.push(`burst from ${addr} runs past address 127`);
+        break;
+      }
+      if (write) this.writeByte(a, tx[i]!);
+      else rx[i] = this.readByte(a);
+    }
+    this.transactions.push({ write, addr, page, data: Buffer.from(write ? tx.subarray(1) : rx.subarray(1)) });
+    return rx;
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  private bank(addr: number, page: number): number {
+    return addr >= PAGED_FIRST && addr <= PAGED_LAST ? page + 1 : 0;
+  }
+
+  private readByte(a: number): number {
+    if (DATA_PORTS.has(a)) return 0;
+    if (a >= PAGED_FIRST && a <= PAGED_LAST && this.page === 3) this.violations.push(`address ${a} read on page 3, which has no registers`);
+    return this.bytes[this.bank(a, this.page)]![a]!;
+  }
+
+  private writeByte(a: number, v: number): void {
+    if (DATA_PORTS.has(a)) {
+      const list = this.portWrites.get(a) ?? [];
+      list.push(v);
+      this.portWrites.set(a, list);
+      return;
+    }
+    if (a === 0 && (v & 0x80) !== 0) {
+      // SOFT_RESET: every register back to its reset value, page 0.
+      this.bytes = resetImage().bytes;
+      return;
+    }
+    if (a >= PAGED_FIRST && a <= PAGED_LAST && this.page === 3) {
+      this.violations.push(`address ${a} written on page 3, which has no registers`);
+      return;
+    }
+    const bank = this.bank(a, this.page);
+    if (this.readOnlyByte[bank]![a]) {
+      this.violations.push(`write 0x${v.toString(16)} to read-only address ${a} (page ${this.page}) refused`);
+      return;
+    }
+    this.bytes[bank]![a] = v;
+  }
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { SX1301_REGISTER_ROWS } from '../hal/sx1301/register-table.js';
+import { BURST_CHUNK, Sx1301Registers, registerDef } from '../hal/sx1301/registers.js';
+import { Sx1301Emulator } from '../hal/sx1301/sx1301-emulator.js';
+
+function rig() {
+  const chip = new Sx1301Emulator();
+  return { chip, regs: new Sx1301Registers(chip) };
+}
+const hex = (b: Buffer) => b.toString('hex');
+
+describe('SX1301 register table', () => {
+  test('326 rows as in libloragw (LGW_TOTALREGS), unique names, the rows sx1301.md §2 names', () => {
+    assert.equal(SX1301_REGISTER_ROWS.length, 326);
+    assert.equal(new Set(SX1301_REGISTER_ROWS.map((r) => r[0])).size, 326);
+    assert.deepEqual(registerDef('VERSION'), { name: 'VERSION', page: -1, addr: 1, offs: 0, signed: false, len: 8, readOnly: true, dflt: 103 });
+    assert.deepEqual(registerDef('TIMESTAMP'), { name: 'TIMESTAMP', page: 2, addr: 70, offs: 0, signed: false, len: 32, readOnly: true, dflt: 0 });
+    assert.deepEqual(registerDef('IF_FREQ_0'), { name: 'IF_FREQ_0', page: 0, addr: 36, offs: 0, signed: true, len: 13, readOnly: false, dflt: -384 });
+    assert.deepEqual([registerDef('TX_START_DELAY').page, registerDef('TX_START_DELAY').addr, registerDef('TX_START_DELAY').len], [1, 34, 16]);
+    assert.deepEqual([registerDef('GPS_POL').page, registerDef('GPS_POL').addr, registerDef('GPS_POL').offs, registerDef('GPS_POL').dflt], [2, 89, 1, 1]);
+    for (const [name, page, addr, offs, , len] of SX1301_REGISTER_ROWS) {
+      assert.ok(page >= -1 && page <= 2, name);
+      assert.ok(page === -1 ? addr <= 32 || addr >= 125 : addr >= 33 && addr <= 124, `${name} at ${addr} on page ${page}`);
+      assert.ok(offs + len <= 8 || offs === 0, `${name}: multi-byte fields start at bit 0`);
+    }
+  });
+});
+
+describe('SX1301 register access on the emulator (sx1301.md §1-2)', () => {
+  test('VERSION reads 103 with the 2-byte read framing', () => {
+    const { chip, regs } = rig();
+    assert.equal(regs.read('VERSION'), 103);
+    assert.deepEqual(chip.transactions.map((t) => [t.write, t.addr, hex(t.data)]), [[false, 1, '67']]);
+  });
+
+  test('TX_START_DELAY = 1497 is a 2-byte burst LSB first (D9 05) after one page switch', () => {
+    const { chip, regs } = rig();
+    regs.write('TX_START_DELAY', 1497);
+    assert.deepEqual(chip.transactions.map((t) => [t.write, t.addr, hex(t.data)]), [[true, 0, '01'], [true, 34, 'd905']]);
+    assert.equal(regs.read('TX_START_DELAY'), 1497);
+    assert.equal(chip.transactions.length, 3, 'no second page switch');
+  });
+
+  test('IF_FREQ_0 = -819 goes as CD FC and reads back signed', () => {
+    const { chip, regs } = rig();
+    regs.write('IF_FREQ_0', -819);
+    assert.equal(hex(chip.transactions.at(-1)!.data), 'cdfc');
+    assert.equal(regs.read('IF_FREQ_0'), -819);
+    assert.equal(regs.read('IF_FREQ_1'), registerDef('IF_FREQ_1').dflt, 'neighbours keep their reset values');
+  });
+
+  test('a field inside a byte is read-modify-written; the other bits stay', () => {
+    const { chip, regs } = rig();
+    regs.write('GPS_EN', 1);
+    assert.equal(regs.read('GPS_POL'), 1, 'GPS_POL (bit 1, default 1) untouched');
+    assert.equal(regs.read('GPS_EN'), 1);
+    assert.equal(chip.peek(89, 2) & 0x03, 0x03);
+    regs.write('GPS_POL', 0);
+    assert.equal(regs.read('GPS_EN'), 1);
+    assert.equal(chip.peek(89, 2) & 0x03, 0x01);
+  });
+
+  test('the page is written only when it changes; registers on every page need none', () => {
+    const { chip, regs } = rig();
+    regs.read('TX_STATUS'); // page 1
+    regs.read('TX_GAIN'); // page 1 again
+    regs.read('VERSION'); // every page
+    regs.read('GPS_EN'); // page 2
+    const pageWrites = chip.transactions.filter((t) => t.write && t.addr === 0).map((t) => t.data[0]);
+    assert.deepEqual(pageWrites, [1, 2]);
+    assert.equal(regs.cachedPage, 2);
+  });
+
+  test('SOFT_RESET returns the chip and the cache to page 0 and the reset values', () => {
+    const { chip, regs } = rig();
+    regs.write('GPS_EN', 1);
+    regs.write('SOFT_RESET', 1);
+    assert.equal(chip.page, 0);
+    assert.equal(regs.cachedPage, 0);
+    assert.equal(regs.read('GPS_EN'), 0);
+  });
+
+  test('a 32-bit read-only counter reads as an unsigned LSB-first burst', () => {
+    const { chip, regs } = rig();
+    regs.write('PAGE_REG', 2);
+    // Test control: put 0xFEDCBA98 in TIMESTAMP's bytes on page 2 via a raw write the chip would refuse from the host.
+    assert.throws(() => regs.write('TIMESTAMP' as never, 1), { code: 'EREADONLY' });
+    chip.transferSync(Buffer.from([0x80 | 70, 0x98, 0xba, 0xdc, 0xfe]));
+    assert.match(chip.violations[0]!, /read-only address 70/);
+    assert.equal(regs.read('TIMESTAMP'), 0, 'the chip refused the host write');
+  });
+
+  test('bursts to a data port are cut into 1024-byte chunks, each repeating the command byte', () => {
+    const { chip, regs } = rig();
+    const fw = Buffer.alloc(2500, 0).map((_, i) => i & 0xff);
+    regs.writeBurst('MCU_PROM_DATA', fw);
+    const burst = chip.transactions.filter((t) => t.addr === 10);
+    assert.deepEqual(burst.map((t) => [t.write, t.data.length]), [[true, BURST_CHUNK], [true, BURST_CHUNK], [true, 452]]);
+    assert.deepEqual(Buffer.from(chip.portWrites.get(10)!), fw, 'the port received every byte in order');
+  });
+
+  test('values that do not fit and read-only registers are refused before touching the bus', () => {
+    const { chip, regs } = rig();
+    assert.throws(() => regs.write('IF_FREQ_0', 4096), { code: 'ERANGE' });
+    assert.throws(() => regs.write('TX_START_DELAY', -1), { code: 'ERANGE' });
+    assert.throws(() => regs.write('VERSION', 1), { code: 'EREADONLY' });
+    assert.throws(() => regs.write('GPS_EN', 1.5), { code: 'ERANGE' });
+    assert.equal(chip.transactions.length, 0);
+  });
+
+  test('the emulator records what the chip would not accept', () => {
+    const chip = new Sx1301Emulator();
+    chip.transferSync(Buffer.from([0x81, 0x12])); // VERSION is read-only
+    chip.transferSync(Buffer.from([0x80, 0x03])); // page 3
+    chip.transferSync(Buffer.from([0x80 | 40, 1])); // a paged address on page 3
+    chip.transferSync(Buffer.from([126, 0, 0, 0])); // burst past 127
+    assert.equal(chip.violations.length, 3);
+    assert.match(chip.violations[0]!, /read-only address 1/);
+    assert.match(chip.violations[1]!, /page 3/);
+    assert.match(chip.violations[2]!, /past address 127/);
+    assert.equal(chip.peek(1, 0), 103);
+  });
+});
