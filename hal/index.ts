@@ -20,3 +20,4 @@ export { Sx127xConcentrator, type Sx127xConcentratorOptions, type Sx127xHardware
 export { createSx127xRadio, type Sx127xRadioSettings } from './sx127x/radio-factory.js';
 export { EmulatedSx127x } from './sx127x/emulated-radio.js';
 export { Sx1276Emulator } from './sx127x/sx1276-emulator.js';
+export { importFirmware, loadFirmware, FIRMWARE_IMAGES, FIRMWARE_BYTES, type FirmwareImage } from './sx1301/firmware.js';

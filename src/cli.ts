@@ -2,9 +2,13 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { importFirmware } from '../hal/index.js';
 import { checkConfig, runForwarder, StartupError, type AppArgs } from './app.js';
 import type { RadioKind } from './config/index.js';
 import type { LogFormat } from './log.js';
+
+/** Where `sx1301-firmware import` writes by default (the service's state directory). */
+const DEFAULT_FIRMWARE_DIR = '/var/lib/pktfwd/sx1301-firmware';
 
 /** Usage errors exit like config errors: the command line is configuration. */
 const EXIT_USAGE = 2;
@@ -57,6 +61,25 @@ await yargs(hideBin(process.argv))
   .command(['run', '$0'], 'run the forwarder', {}, (a) => guarded(() => runForwarder(toArgs(a))))
   .command('check-config', 'print the effective merged config, or the first error (exit 2)', {}, (a) =>
     guarded(() => checkConfig(toArgs(a))),
+  )
+  .command(
+    'sx1301-firmware import <source>',
+    'check and copy the SX1301 MCU images from a lora_gateway checkout (libloragw/src/*_fw.var) or .bin files',
+    (y) =>
+      y
+        .positional('source', { type: 'string', demandOption: true, describe: 'lora_gateway checkout, or a directory of *_fw.var or {cal,agc,arb}.bin' })
+        .option('dir', { type: 'string', default: DEFAULT_FIRMWARE_DIR, describe: 'firmware directory to write cal.bin, agc.bin, arb.bin into' }),
+    (a) =>
+      guarded(() => {
+        try {
+          for (const f of importFirmware(a.source, a.dir)) process.stdout.write(`imported ${f}\n`);
+          return 0;
+        } catch (err) {
+          const e = err as Error & { code?: string };
+          if (e.code !== 'EFIRMWARE') throw err;
+          throw new StartupError(e.message, 1, e.code);
+        }
+      }),
   )
   .strict()
   .version(pkg.version)
