@@ -9,9 +9,15 @@
  *   and 10 (RX buffer, TX buffer, capture RAM, MCU PROM), whose bytes are
  *   captured per port;
  * - SOFT_RESET (address 0, bit 7) restores the reset values and page 0;
+ * - the two MCU program RAMs behind MCU_PROM_ADDR (9) / MCU_PROM_DATA (10):
+ *   a write goes to each PROM whose MCU_SELECT_MUX_n (page 0, address 106,
+ *   bits 2 and 3) is 0; a read returns the AGC PROM when MCU_SELECT_MUX_1 is
+ *   0, else the arbiter's, one byte late (the first read after setting the
+ *   address or writing is stale, 0xA5), as the shared fake chip models it
+ *   (../shared/sx1301/fake-chip/README.md "MCU program RAM and firmware");
  * - writes to a byte that holds only read-only registers are refused and
  *   recorded as violations, as is touching a paged address on page 3.
- * Not modelled yet: the MCUs and firmware, calibration, the AGC handshake,
+ * Not modelled yet: running the MCUs (firmware versions), calibration, the AGC handshake,
  * the radios behind the SPI bridge, RX FIFO, TX, counters and PPS.
  */
 import { SpiError, transferViaSync, type SpiTransport } from '../sx127x/spi-transport.js';
@@ -29,6 +35,11 @@ export interface Sx1301Transaction {
 /** Addresses whose bursts stream through one port instead of incrementing. */
 export const DATA_PORTS: ReadonlySet<number> = new Set([4, 6, 8, 10]);
 const PAGED_FIRST = 33;
+const PROM_BYTES = 8192;
+const MCU_PROM_ADDR = 9;
+const MCU_PROM_DATA = 10;
+/** Page 0, address 106: MCU_RST_0/1 (bits 0, 1), MCU_SELECT_MUX_0/1 (bits 2, 3). */
+const MCU_CTRL = 106;
 const PAGED_LAST = 124;
 
 /** Reset image: [common bytes (128), page 0..3 bytes (128 each)], and the read-only mask per byte. */
@@ -65,6 +76,11 @@ export class Sx1301Emulator implements SpiTransport {
   private bytes: Uint8Array[];
   private readonly readOnlyByte: boolean[][];
   private closed = false;
+  /** PROMs of MCU 0 (arbiter) and MCU 1 (AGC). */
+  readonly prom: [Uint8Array, Uint8Array] = [new Uint8Array(PROM_BYTES), new Uint8Array(PROM_BYTES)];
+  private promPtr = 0;
+  /** The byte the PROM port hands out on the next read (one behind the pointer), or null when stale. */
+  private promLatch: number | null = null;
 
   constructor() {
     const img = resetImage();
@@ -111,17 +127,43 @@ export class Sx1301Emulator implements SpiTransport {
     return Promise.resolve();
   }
 
+  private get mcuCtrl(): number {
+    return this.bytes[1]![MCU_CTRL]!;
+  }
+
+  private writeProm(v: number): void {
+    for (const mcu of [0, 1] as const) {
+      if ((this.mcuCtrl & (0x04 << mcu)) === 0) this.prom[mcu]![this.promPtr] = v;
+    }
+    this.promPtr = (this.promPtr + 1) % PROM_BYTES;
+    this.promLatch = null;
+  }
+
+  private readProm(): number {
+    const src = (this.mcuCtrl & 0x08) === 0 ? this.prom[1]! : this.prom[0]!;
+    const out = this.promLatch ?? 0xa5;
+    this.promLatch = src[this.promPtr]!;
+    this.promPtr = (this.promPtr + 1) % PROM_BYTES;
+    return out;
+  }
+
   private bank(addr: number, page: number): number {
     return addr >= PAGED_FIRST && addr <= PAGED_LAST ? page + 1 : 0;
   }
 
   private readByte(a: number): number {
+    if (a === MCU_PROM_DATA) return this.readProm();
     if (DATA_PORTS.has(a)) return 0;
     if (a >= PAGED_FIRST && a <= PAGED_LAST && this.page === 3) this.violations.push(`address ${a} read on page 3, which has no registers`);
     return this.bytes[this.bank(a, this.page)]![a]!;
   }
 
   private writeByte(a: number, v: number): void {
+    if (a === MCU_PROM_DATA) this.writeProm(v);
+    if (a === MCU_PROM_ADDR) {
+      this.promPtr = v; // an 8-bit register: the pointer restarts at 0..255
+      this.promLatch = null;
+    }
     if (DATA_PORTS.has(a)) {
       const list = this.portWrites.get(a) ?? [];
       list.push(v);
