@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadMcuFirmware } from '../hal/sx1301/mcu.js';
+import { setupSx125x, sx125xPllBytes, sx125xRead, sx125xWrite } from '../hal/sx1301/sx125x.js';
 import { SX1301_REGISTER_ROWS } from '../hal/sx1301/register-table.js';
 import { BURST_CHUNK, Sx1301Registers, registerDef } from '../hal/sx1301/registers.js';
 import { Sx1301Emulator } from '../hal/sx1301/sx1301-emulator.js';
@@ -169,5 +170,63 @@ describe('SX1301 MCU firmware load', () => {
     });
     assert.equal(mine.length, golden.length);
     mine.forEach((m, i) => assert.deepEqual(m, golden[i], `transaction ${253 + i}`));
+  });
+});
+
+describe('SX1257 radios behind the SX1301 bridge', () => {
+  const GOLDEN = process.env.PKTFWD_SHARED_DIR
+    ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301')
+    : fileURLToPath(new URL('../../../shared/sx1301/', import.meta.url));
+  const noGolden = existsSync(join(GOLDEN, 'golden', 'eu868', 'raw.txt')) ? undefined : `the golden trace is not at ${GOLDEN} (../shared is not beside this checkout)`;
+  const noSleep = async () => undefined;
+
+  test('PLL words: 867.5 MHz → D8 E0 00, 868.5 MHz → D9 20 00 (SX1257); SX1255 at 433.5 MHz', () => {
+    assert.deepEqual(sx125xPllBytes('SX1257', 867_500_000), [0xd8, 0xe0, 0x00]);
+    assert.deepEqual(sx125xPllBytes('SX1257', 868_500_000), [0xd9, 0x20, 0x00]);
+    // 433.5 MHz / 2 MHz = 216 rest 1.5 MHz → 1.5e6·512/15625 = 49152 = 0xC000.
+    assert.deepEqual(sx125xPllBytes('SX1255', 433_500_000), [216, 0xc0, 0x00]);
+  });
+
+  test('a radio register written and read back through the bridge', () => {
+    const { chip, regs } = rig();
+    sx125xWrite(regs, 1, 0x26, 0x2d);
+    assert.equal(chip.radios[1][0x26], 0x2d);
+    assert.equal(chip.radios[0][0x26], 0);
+    assert.equal(sx125xRead(regs, 1, 0x26), 0x2d);
+  });
+
+  test('set-up of radio A (867.5 MHz) and B (868.5 MHz, clock source): the bytes of golden eu868 transactions 18-243', { skip: noGolden }, async () => {
+    const { chip, regs } = rig();
+    regs.write('PAGE_REG', 2); // transaction 9 of the golden trace
+    const before = chip.transactions.length;
+    await setupSx125x(regs, 0, { type: 'SX1257', enable: true, freqHz: 867_500_000, clockSource: false }, noSleep);
+    await setupSx125x(regs, 1, { type: 'SX1257', enable: true, freqHz: 868_500_000, clockSource: true }, noSleep);
+    const mine = chip.transactions.slice(before).map((t) => ({ cmd: (t.write ? 0x80 : 0) | t.addr, len: t.data.length, data: t.write ? hex(t.data) : '' }));
+    const golden = readFileSync(join(GOLDEN, 'golden', 'eu868', 'raw.txt'), 'utf8').split('\n').slice(17, 243).map((l) => {
+      const tx = Buffer.from(l.split(' ')[1]!, 'hex');
+      return { cmd: tx[0]!, len: tx.length - 1, data: (tx[0]! & 0x80) !== 0 ? hex(tx.subarray(1)) : '' };
+    });
+    assert.equal(mine.length, golden.length);
+    mine.forEach((m, i) => assert.deepEqual(m, golden[i], `transaction ${18 + i}`));
+    assert.deepEqual([chip.radios[0][1], chip.radios[0][2], chip.radios[0][3]], [0xd8, 0xe0, 0x00]);
+  });
+
+  test('a PLL that never locks is EPLLLOCK after 5 tries, 1 ms apart', async () => {
+    const chip = new Sx1301Emulator();
+    // The bridge answers, but the lock bit never comes: read-back (page 2, address 34) always 0.
+    const spi = {
+      transfer: (tx: Buffer) => chip.transfer(tx),
+      transferSync: (tx: Buffer) => (tx[0] === 34 ? Buffer.alloc(tx.length) : chip.transferSync(tx)),
+      close: () => chip.close(),
+    };
+    const regs = new Sx1301Registers(spi);
+    const sleeps: number[] = [];
+    await assert.rejects(
+      setupSx125x(regs, 0, { type: 'SX1257', enable: true, freqHz: 867_500_000, clockSource: false }, async (ms) => {
+        sleeps.push(ms);
+      }),
+      (e: Error & { code?: string }) => e.code === 'EPLLLOCK' && /radio A \(SX1257\) PLL did not lock at 867500000 Hz after 5 tries/.test(e.message),
+    );
+    assert.deepEqual(sleeps, [1, 1, 1, 1]);
   });
 });

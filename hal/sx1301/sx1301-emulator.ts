@@ -17,8 +17,13 @@
  *   (../shared/sx1301/fake-chip/README.md "MCU program RAM and firmware");
  * - writes to a byte that holds only read-only registers are refused and
  *   recorded as violations, as is touching a paged address on page 3.
- * Not modelled yet: running the MCUs (firmware versions), calibration, the AGC handshake,
- * the radios behind the SPI bridge, RX FIFO, TX, counters and PPS.
+ * - the SX1257 radios behind the SPI bridge (page 2): on a rising edge of a
+ *   radio's CS, ADDR bit 7 set writes DATA to the radio register, clear
+ *   copies the radio register to DATA_READBACK; writing radio register 0
+ *   with bit 1 (RX on) sets the PLL lock bit (0x11 bit 1); RADIO_RST going
+ *   from 1 to 0 clears the radio registers (as the shared fake chip does).
+ * Not modelled yet: running the MCUs (firmware versions), calibration, the
+ * AGC handshake, RX FIFO, TX, counters and PPS.
  */
 import { SpiError, transferViaSync, type SpiTransport } from '../sx127x/spi-transport.js';
 import { SX1301_REGISTER_ROWS } from './register-table.js';
@@ -40,6 +45,10 @@ const MCU_PROM_ADDR = 9;
 const MCU_PROM_DATA = 10;
 /** Page 0, address 106: MCU_RST_0/1 (bits 0, 1), MCU_SELECT_MUX_0/1 (bits 2, 3). */
 const MCU_CTRL = 106;
+/** Page 2 bridge addresses per radio: DATA, DATA_READBACK, ADDR, CS. */
+const BRIDGE = [{ data: 33, readback: 34, addr: 35, cs: 37 }, { data: 38, readback: 39, addr: 40, cs: 42 }] as const;
+/** Page 2, address 43: RADIO_A_EN, RADIO_B_EN, RADIO_RST (bit 2). */
+const RADIO_CTRL = 43;
 const PAGED_LAST = 124;
 
 /** Reset image: [common bytes (128), page 0..3 bytes (128 each)], and the read-only mask per byte. */
@@ -78,6 +87,8 @@ export class Sx1301Emulator implements SpiTransport {
   private closed = false;
   /** PROMs of MCU 0 (arbiter) and MCU 1 (AGC). */
   readonly prom: [Uint8Array, Uint8Array] = [new Uint8Array(PROM_BYTES), new Uint8Array(PROM_BYTES)];
+  /** Registers of SX1257 A and B (128 each). */
+  readonly radios: [Uint8Array, Uint8Array] = [new Uint8Array(128), new Uint8Array(128)];
   private promPtr = 0;
   /** The byte the PROM port hands out on the next read (one behind the pointer), or null when stale. */
   private promLatch: number | null = null;
@@ -184,6 +195,28 @@ export class Sx1301Emulator implements SpiTransport {
       this.violations.push(`write 0x${v.toString(16)} to read-only address ${a} (page ${this.page}) refused`);
       return;
     }
+    const before = this.bytes[bank]![a]!;
     this.bytes[bank]![a] = v;
+    if (this.page === 2) this.onPage2Write(a, before, v);
+  }
+
+  /** The radio bridge and radio reset (page 2). */
+  private onPage2Write(a: number, before: number, v: number): void {
+    const p2 = this.bytes[3]!;
+    if (a === RADIO_CTRL && (before & 0x04) !== 0 && (v & 0x04) === 0) {
+      for (const r of this.radios) r.fill(0);
+      return;
+    }
+    BRIDGE.forEach((b, i) => {
+      if (a !== b.cs || (before & 1) !== 0 || (v & 1) === 0) return;
+      const radio = this.radios[i]!;
+      const ra = p2[b.addr]!;
+      if (ra & 0x80) {
+        radio[ra & 0x7f] = p2[b.data]!;
+        if ((ra & 0x7f) === 0 && (p2[b.data]! & 0x02) !== 0) radio[0x11] = radio[0x11]! | 0x02; // RX on: PLL locks
+      } else {
+        p2[b.readback] = radio[ra & 0x7f]!;
+      }
+    });
   }
 }
