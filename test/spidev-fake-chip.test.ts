@@ -21,6 +21,7 @@ const KIT = process.env.PKTFWD_SHARED_DIR
   : fileURLToPath(new URL('../../../shared/sx1301/', import.meta.url));
 const PROBE = fileURLToPath(new URL('./helpers/spidev-probe.js', import.meta.url));
 const REGS_PROBE = fileURLToPath(new URL('./helpers/sx1301-regs-probe.js', import.meta.url));
+const START_PROBE = fileURLToPath(new URL('./helpers/sx1301-start-probe.js', import.meta.url));
 
 /** Builds the fake chip once per test into a temporary directory. */
 function buildFakeChip(): string {
@@ -73,4 +74,28 @@ test('SX1301 named registers over the real spidev transport: the bytes on the bu
   const tx = readFileSync(raw, 'utf8').split('\n').filter((l) => l.startsWith('TX ')).map((l) => l.split(' ')[1]);
   // VERSION read; page 1 then TX_START_DELAY (page 1, address 34) LSB first; page 0 then IF_FREQ_0 (address 36).
   assert.deepEqual(tx.slice(0, 5), ['0100', '8001', 'a2d905', '8000', 'a4cdfc']);
+});
+
+test('SX1301 start-up puts libloragw\'s bytes on the bus: golden eu868 lgw_start, transactions 2-564', { skip: reason }, () => {
+  const so = buildFakeChip();
+  const raw = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'start.raw');
+  const r = spawnSync(process.execPath, [START_PROBE, join(KIT, 'golden', 'eu868', 'config.json'), join(KIT, 'firmware')], {
+    env: { ...process.env, LD_PRELOAD: so, FAKESPI_FW_DIR: join(KIT, 'firmware'), FAKESPI_RAW: raw },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 0, `probe failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { error?: string; calibrationStatus?: number; txOffsetI?: number[][] };
+  assert.equal(out.error, undefined, out.error);
+  assert.equal(out.calibrationStatus, 0xbf);
+  const parse = (l: string) => {
+    const tx = Buffer.from(l.split(' ')[1]!, 'hex');
+    // Reads are compared by address and length: the filler bytes sent carry nothing [golden README].
+    return { cmd: tx[0]!, len: tx.length - 1, data: (tx[0]! & 0x80) !== 0 ? tx.subarray(1).toString('hex') : '' };
+  };
+  const mine = readFileSync(raw, 'utf8').split('\n').filter((l) => l.startsWith('TX ')).map(parse);
+  // Golden transaction 1 is libloragw's FPGA probe, which an FPGA-less driver leaves out [golden README, item 4].
+  const golden = readFileSync(join(KIT, 'golden', 'eu868', 'raw.txt'), 'utf8').split('\n').slice(1, 564).map(parse);
+  for (let i = 0; i < golden.length; i++) assert.deepEqual(mine[i], golden[i], `golden transaction ${i + 2}`);
+  assert.equal(mine.length, golden.length, 'nothing after lgw_start');
 });
