@@ -76,7 +76,7 @@ test('SX1301 named registers over the real spidev transport: the bytes on the bu
   assert.deepEqual(tx.slice(0, 5), ['0100', '8001', 'a2d905', '8000', 'a4cdfc']);
 });
 
-test('SX1301 start-up puts libloragw\'s bytes on the bus: golden eu868 lgw_start, transactions 2-564', { skip: reason }, () => {
+test('SX1301 start-up and receive put libloragw\'s bytes on the bus (golden eu868 transactions 2-578) and decode the same packets', { skip: reason }, () => {
   const so = buildFakeChip();
   const raw = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'start.raw');
   const r = spawnSync(process.execPath, [START_PROBE, join(KIT, 'golden', 'eu868', 'config.json'), join(KIT, 'firmware')], {
@@ -85,9 +85,30 @@ test('SX1301 start-up puts libloragw\'s bytes on the bus: golden eu868 lgw_start
     timeout: 30_000,
   });
   assert.equal(r.status, 0, `probe failed: ${r.stderr}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { error?: string; calibrationStatus?: number; txOffsetI?: number[][] };
+  type Rx = { ifChain: number; rfChain: number; freqHz: number; crcStatus: string; radio: { modulation: string; spreadingFactor?: number; bandwidthHz?: number; codeRate?: string; datarateBps?: number }; rssiDbm: number; snrDb?: number; snrMinDb?: number; snrMaxDb?: number; countUs: number; crc16: number; payload: string };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { error?: string; calibrationStatus?: number; rx: Rx[][] };
   assert.equal(out.error, undefined, out.error);
   assert.equal(out.calibrationStatus, 0xbf);
+  // The packets libloragw decoded from the same FIFO (golden config.json, replay steps 2 and 3).
+  type Gold = { if_chain: number; rf_chain: number; freq_hz: number; status: string; modulation: string; bandwidth_hz: number; datarate: string | number; coderate: string | null; rssi: number; snr: number; snr_min: number; snr_max: number; count_us: number; crc: number; payload_hex: string };
+  const replay = (JSON.parse(readFileSync(join(KIT, 'golden', 'eu868', 'config.json'), 'utf8')) as { replay: { libloragw_returned: { packets?: Gold[] } }[] }).replay;
+  const expected = [replay[1]!.libloragw_returned.packets!, replay[2]!.libloragw_returned.packets!];
+  assert.deepEqual(out.rx.map((l) => l.length), expected.map((l) => l.length));
+  const STATUS: Record<string, string> = { CRC_OK: 'ok', CRC_BAD: 'bad', NO_CRC: 'none' };
+  out.rx[0]!.forEach((p, i) => {
+    const g = expected[0]![i]!;
+    assert.deepEqual(
+      [p.ifChain, p.rfChain, p.freqHz, p.crcStatus, p.radio.modulation, p.countUs, p.crc16, p.payload],
+      [g.if_chain, g.rf_chain, g.freq_hz, STATUS[g.status], g.modulation, g.count_us, g.crc, g.payload_hex],
+      `packet ${i}`,
+    );
+    assert.ok(Math.abs(p.rssiDbm - g.rssi) < 1e-3, `packet ${i} rssi ${p.rssiDbm} vs ${g.rssi}`);
+    if (g.modulation === 'LORA') {
+      assert.deepEqual([`SF${p.radio.spreadingFactor}`, p.radio.bandwidthHz, p.radio.codeRate, p.snrDb, p.snrMinDb, p.snrMaxDb], [g.datarate, g.bandwidth_hz, g.coderate, g.snr, g.snr_min, g.snr_max], `packet ${i}`);
+    } else {
+      assert.equal(p.radio.datarateBps, g.datarate);
+    }
+  });
   const parse = (l: string) => {
     const tx = Buffer.from(l.split(' ')[1]!, 'hex');
     // Reads are compared by address and length: the filler bytes sent carry nothing [golden README].
@@ -95,7 +116,8 @@ test('SX1301 start-up puts libloragw\'s bytes on the bus: golden eu868 lgw_start
   };
   const mine = readFileSync(raw, 'utf8').split('\n').filter((l) => l.startsWith('TX ')).map(parse);
   // Golden transaction 1 is libloragw's FPGA probe, which an FPGA-less driver leaves out [golden README, item 4].
-  const golden = readFileSync(join(KIT, 'golden', 'eu868', 'raw.txt'), 'utf8').split('\n').slice(1, 564).map(parse);
+  // ... and through the two lgw_receive calls (transactions 565-578).
+  const golden = readFileSync(join(KIT, 'golden', 'eu868', 'raw.txt'), 'utf8').split('\n').slice(1, 578).map(parse);
   for (let i = 0; i < golden.length; i++) assert.deepEqual(mine[i], golden[i], `golden transaction ${i + 2}`);
-  assert.equal(mine.length, golden.length, 'nothing after lgw_start');
+  assert.equal(mine.length, golden.length, 'nothing else');
 });

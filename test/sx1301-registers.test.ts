@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadMcuFirmware } from '../hal/sx1301/mcu.js';
+import { loraTimestampCorrectionUs } from '../hal/sx1301/receive.js';
 import { setupSx125x, sx125xPllBytes, sx125xRead, sx125xWrite } from '../hal/sx1301/sx125x.js';
 import { SX1301_REGISTER_ROWS } from '../hal/sx1301/register-table.js';
 import { BURST_CHUNK, Sx1301Registers, registerDef } from '../hal/sx1301/registers.js';
@@ -228,5 +229,21 @@ describe('SX1257 radios behind the SX1301 bridge', () => {
       (e: Error & { code?: string }) => e.code === 'EPLLLOCK' && /radio A \(SX1257\) PLL did not lock at 867500000 Hz after 5 tries/.test(e.message),
     );
     assert.deepEqual(sleeps, [1, 1, 1, 1]);
+  });
+});
+
+describe('SX1301 receive timestamp correction (sx1301.md §4)', () => {
+  test('the four golden packets: raw latch − count_us', () => {
+    // IF0 SF7 CR4/5, 12 bytes + CRC: 0x12345678 → 305419098.
+    assert.equal(loraTimestampCorrectionUs({ multiSf: true, bwHz: 125000, sf: 7, cr: 1, size: 12, crc: true }), 0x12345678 - 305419098);
+    // Std channel 250 kHz SF7, 5 bytes, no CRC: 0x00100000 → 1048242.
+    assert.equal(loraTimestampCorrectionUs({ multiSf: false, bwHz: 250000, sf: 7, cr: 1, size: 5, crc: false }), 0x00100000 - 1048242);
+    // IF5 SF12 CR4/8 (LDRO), 8 bytes, CRC bad (a CRC was sent): 0xFFFFFF00 → 4294939374.
+    assert.equal(loraTimestampCorrectionUs({ multiSf: true, bwHz: 125000, sf: 12, cr: 4, size: 8, crc: true }), 0xffffff00 - 4294939374);
+  });
+
+  test('the short branch is taken only when 2·(size + 2·crc) − (SF − 7) is exactly 0', () => {
+    // SF9, size 1, no CRC: 2 − 2 = 0 → y = (256·10 + 3·32), z = 32·(2 + 5).
+    assert.equal(loraTimestampCorrectionUs({ multiSf: true, bwHz: 125000, sf: 9, cr: 1, size: 1, crc: false }), 114 + 2656 + 224);
   });
 });
