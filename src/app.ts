@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { SimConcentrator, createSx127xRadio, type Concentrator } from '../hal/index.js';
+import { SimConcentrator, createSx1301Concentrator, createSx127xRadio, type Concentrator } from '../hal/index.js';
 import { ConfigError, loadConfig, type ConfigOverrides, type ForwarderConfig, type LoadedConfig } from './config/index.js';
 import { Forwarder } from './forwarder.js';
 import { createLogger, type LogFormat } from './log.js';
@@ -56,6 +56,13 @@ export function makeConcentrator(config: ForwarderConfig, log: Logger): Concentr
       dio0LatencyUs: sx.dio0LatencyUs, pollIntervalMs: sx.pollIntervalMs,
       air: { address: config.sim.airAddress, port: config.sim.airPort }, counterStartUs: config.sim.counterStartUs,
       log: log.child({ module: 'sx127x' }),
+    });
+  }
+  if (kind === 'sx1301') {
+    const l = config.sx1301;
+    return createSx1301Concentrator({
+      board: config.board, spiDevice: l.spiDevice, spiSpeedHz: l.spiSpeedHz, resetPinBcm: l.resetPinBcm, firmwareDir: l.firmwareDir,
+      log: log.child({ module: 'sx1301' }),
     });
   }
   throw new StartupError(`radio "${kind}": not built yet in this version (use --radio sim)`, EXIT_CONFIG, 'ENOTBUILT');

@@ -81,11 +81,14 @@ describe('pktfwd CLI', () => {
     assert.match(r.stderr, /gateway-id/);
   });
 
-  test('a radio not built yet (sx1301) exits 2 with a clear message', () => {
-    const r = run(['run', '--config', fileURLToPath(SHIPPED_CONF), '--radio', 'sx1301']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /not built yet/);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+  test('--radio sx1301 without its firmware: start fails with exit 1 and one line saying how to import it', () => {
+    const doc = shipped();
+    doc.SX1301_conf = { ...doc.SX1301_conf, firmware_dir: '/nonexistent/fw' };
+    const r = run(['run', '--config', writeConf(doc), '--radio', 'sx1301', '--log-format', 'json']);
+    assert.equal(r.status, 1);
+    const fatal = r.stdout.split('\n').filter((l) => l.includes('"radio failed to start"'));
+    assert.equal(fatal.length, 1, r.stdout + r.stderr);
+    assert.match(fatal[0]!, /\/nonexistent\/fw\/cal\.bin is missing: run `pktfwd sx1301-firmware import/);
   });
 
   test('--radio sx127x without an SX127x_conf section exits 2 naming it', () => {

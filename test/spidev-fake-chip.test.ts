@@ -131,3 +131,53 @@ test('SX1301 start, receive, counters, send, status and stop put libloragw\'s by
   // libloragw returned 4 (emitting) ×5 then 2 (free) ×3 [golden replay].
   assert.deepEqual(out.status, ['emitting', 'emitting', 'emitting', 'emitting', 'emitting', 'free', 'free', 'free']);
 });
+
+test('pktfwd run --radio sx1301 on the fake chip: starts, forwards its four packets, transmits a downlink', { skip: reason }, async () => {
+  const { NetworkServerStandIn } = await import('../src/demo/network-server.js');
+  const { spawn } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const so = buildFakeChip();
+  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-sx1301-'));
+  const raw = join(dir, 'run.raw');
+  const golden = JSON.parse(readFileSync(join(KIT, 'golden', 'eu868', 'config.json'), 'utf8')) as { SX1301_conf: Record<string, unknown> };
+  const ns = new NetworkServerStandIn();
+  const port = await ns.start();
+  const conf = {
+    SX1301_conf: { ...golden.SX1301_conf, firmware_dir: join(KIT, 'firmware') },
+    gateway_conf: { gateway_ID: 'AA555A0000000000', server_address: '127.0.0.1', serv_port_up: port, serv_port_down: port, radio: 'sx1301', stat_interval: 3600, forward_crc_error: true, forward_crc_disabled: true },
+  };
+  writeFileSync(join(dir, 'global_conf.json'), JSON.stringify(conf));
+  const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+  const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--log-format', 'json'], {
+    env: { ...process.env, LD_PRELOAD: so, FAKESPI_FW_DIR: join(KIT, 'firmware'), FAKESPI_RAW: raw },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const rxpk: { freq: number; datr: string | number; stat: number; data: string; tmst: number }[] = [];
+  ns.on('push', (e: { rxpk: typeof rxpk }) => rxpk.push(...e.rxpk));
+  const acks: (string | null)[] = [];
+  ns.on('txack', (a: { error: string | null }) => acks.push(a.error));
+  const until = async (pred: () => boolean, ms: number, what: string) => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; child output:\n${out.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    await until(() => rxpk.length >= 4, 15_000, 'the fake chip\'s four packets at the server');
+    assert.deepEqual(rxpk.map((p) => [p.freq, p.datr, p.stat]).sort(), [
+      [867.5, 'SF12BW125', -1], [868.1, 'SF7BW125', 1], [868.3, 'SF7BW250', 0], [868.8, 50000, 1],
+    ].sort());
+    await until(() => ns.counts.pull > 0, 5000, 'PULL_DATA');
+    ns.sendPullResp({ imme: true, freq: 869.525, rfch: 0, powe: 14, modu: 'LORA', datr: 'SF9BW125', codr: '4/5', ipol: true, size: 3, data: 'AQID' });
+    await until(() => acks.length === 1 && readFileSync(raw, 'utf8').includes('TX a101'), 5000, 'the immediate trigger on the bus');
+    assert.deepEqual(acks, [null]);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    ns.stop();
+  }
+  assert.match(out, /SX1301 concentrator stopped/);
+});

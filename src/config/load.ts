@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, describeValue } from './errors.js';
+import { readSx1301Link } from './sx1301.js';
 import { readSx127xConf, sx127xBoardConfig } from './sx127x.js';
 import { readGatewayConf, readSimConf } from './gateway.js';
 import { parseJsonDocument } from './json-text.js';
@@ -58,6 +59,7 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   const gateway = readGatewayConf(root.child('gateway_conf'));
   if (!root.has('SX1301_conf')) root.fail('SX1301_conf', 'an object (the radios and channel plan)', undefined);
   const board = readBoardConf(root.child('SX1301_conf'));
+  const sx1301 = readSx1301Link(root.child('SX1301_conf'));
   const sim = readSimConf(root.child('sim_conf'));
   if (gateway.radio === 'sx127x' && !root.has('SX127x_conf')) {
     root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
@@ -70,7 +72,7 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   const effectiveBoard = gateway.radio === 'sx127x' && sx127x ? sx127xBoardConfig(sx127x, board) : board;
 
   return {
-    config: { gateway, board: effectiveBoard, sim, sx127x },
+    config: { gateway, board: effectiveBoard, sim, sx127x, sx1301 },
     merged,
     files: docs.map((d) => d.name),
     warnings: ctx.warnings,

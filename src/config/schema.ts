@@ -1,3 +1,4 @@
+import type { Sx1301Link } from './sx1301.js';
 import type { Sx127xConf } from './sx127x.js';
 /**
  * Shapes of the loaded configuration. JSON keys are Semtech's (snake case,
@@ -60,6 +61,8 @@ export interface ForwarderConfig {
   sim: SimConf;
   /** Raw `SX127x_conf` section, validated by the SX127x driver's own loader; null when absent. */
   sx127x: Sx127xConf | null;
+  /** The SX1301 board's links (SX1301_conf extension keys). */
+  sx1301: Sx1301Link;
 }
 
 /** Command-line values that replace config keys (validated like the keys). */

@@ -7,6 +7,7 @@
  * as the HAL ignores "most parameters" of a disabled IF chain
  * [HAL5 loragw_hal.c lgw_rxif_setconf]. Absent channels are disabled.
  */
+import { SX1301_LINK_KEYS } from './sx1301.js';
 import type {
   BoardConfig,
   FskChannelConfig,
@@ -65,6 +66,7 @@ export function readBoardConf(sx: Section): BoardConfig {
   const loraStdChannel = readLoraStd(sx.child('chan_Lora_std'), radios);
   const fskChannel = readFsk(sx.child('chan_FSK'), radios);
   const txLut = readTxLut(sx);
+  sx.known(...SX1301_LINK_KEYS); // read by readSx1301Link
   sx.warnUnknown({ lbt_cfg: 'listen-before-talk is not supported, ignored' });
   return { lorawanPublic, clockSource, antennaGainDbi, radios, multiSfChannels, loraStdChannel, fskChannel, txLut };
 }

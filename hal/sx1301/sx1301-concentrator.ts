@@ -1,0 +1,166 @@
+/**
+ * The SX1301 concentrator as a {@link Concentrator}: start-up, a receive
+ * poll (the SX1301 has no interrupt line; libloragw's users poll too),
+ * timestamped / immediate / PPS transmission by the chip itself, status and
+ * counters. Register work is in registers.ts, start.ts, receive.ts, send.ts.
+ */
+import type { Logger } from 'pino';
+import type { Concentrator } from '../concentrator.js';
+import type { OutputLine } from '../gpio/lines.js';
+import type { SpiTransport } from '../sx127x/spi-transport.js';
+import type { BoardConfig, RxPacket, SendResult, TxPacket, TxStatus } from '../types.js';
+import { receiveSx1301, RX_FIFO_DEPTH } from './receive.js';
+import { Sx1301Registers } from './registers.js';
+import { readTimestamp, sendSx1301, stopSx1301, txStatusSx1301 } from './send.js';
+import { startSx1301, type Sx1301Firmware, type Sx1301StartResult } from './start.js';
+
+/** The links, opened at start. */
+export interface Sx1301Hardware {
+  spi: SpiTransport;
+  /** The board's reset line (active high on RAK831/RAK2245/iC880A), or null. */
+  reset: OutputLine | null;
+  close(): Promise<void>;
+}
+
+/** Options of {@link Sx1301Concentrator}. */
+export interface Sx1301ConcentratorOptions {
+  board: BoardConfig;
+  open: () => Promise<Sx1301Hardware>;
+  /** Loads the three firmware images (throws with how to import them). */
+  firmware: () => Sx1301Firmware;
+  log: Logger;
+  /** Receive poll period, ms (default 10). */
+  pollIntervalMs?: number;
+  /** Millisecond waits of start-up (default real timers). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** SX1301 + SX1257/SX1255 concentrator board. */
+export class Sx1301Concentrator implements Concentrator {
+  readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0 };
+  private hw: Sx1301Hardware | null = null;
+  private regs: Sx1301Registers | null = null;
+  private cal: Sx1301StartResult | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly fifo: RxPacket[] = [];
+  private readonly callbacks: (() => void)[] = [];
+
+  constructor(private readonly o: Sx1301ConcentratorOptions) {}
+
+  async start(): Promise<void> {
+    if (this.regs) return;
+    const sleep = this.o.sleep ?? realSleep;
+    const fw = this.o.firmware();
+    const hw = await this.o.open();
+    try {
+      if (hw.reset) {
+        // Active-high pulse, 100 ms each way [sx127x.md §14: ttn-zh start.sh, Semtech reset_lgw.sh].
+        hw.reset.write(1);
+        await sleep(100);
+        hw.reset.write(0);
+        await sleep(100);
+      }
+      const regs = new Sx1301Registers(hw.spi);
+      this.cal = await startSx1301(regs, this.o.board, fw, sleep);
+      this.regs = regs;
+      this.hw = hw;
+    } catch (err) {
+      await hw.close().catch(() => undefined);
+      throw err;
+    }
+    if (this.cal.calibrationWarnings.length) this.o.log.warn({ warnings: this.cal.calibrationWarnings, status: this.cal.calibrationStatus }, 'SX1301 calibration warnings');
+    this.timer = setInterval(() => this.poll(), this.o.pollIntervalMs ?? 10);
+    this.o.log.info({ calibrationStatus: `0x${this.cal.calibrationStatus.toString(16)}` }, 'SX1301 concentrator started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.regs) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    try {
+      stopSx1301(this.regs);
+    } catch {
+      // the chip may be gone; closing matters more
+    }
+    this.regs = null;
+    await this.hw?.close().catch(() => undefined);
+    this.hw = null;
+    this.o.log.info('SX1301 concentrator stopped');
+  }
+
+  async receive(max: number): Promise<RxPacket[]> {
+    return this.fifo.splice(0, Math.max(0, max));
+  }
+
+  onReceive(callback: () => void): void {
+    this.callbacks.push(callback);
+  }
+
+  async send(p: TxPacket): Promise<SendResult> {
+    const refuse = (error: 'TX_FREQ' | 'TX_POWER' | 'BUSY' | 'NOT_STARTED' | 'INVALID', detail: string): SendResult => {
+      this.counters.refused++;
+      return { ok: false, error, detail };
+    };
+    if (!this.regs || !this.cal) return refuse('NOT_STARTED', 'concentrator not started');
+    const radio = this.o.board.radios[p.rfChain];
+    if (radio && (p.freqHz < radio.txFreqMinHz || p.freqHz > radio.txFreqMaxHz)) {
+      return refuse('TX_FREQ', `${p.freqHz} Hz outside [${radio.txFreqMinHz}, ${radio.txFreqMaxHz}]`);
+    }
+    if (!this.o.board.txLut.some((e) => e.rfPowerDbm === p.powerDbm)) return refuse('TX_POWER', `${p.powerDbm} dBm not in the TX gain table`);
+    const status = txStatusSx1301(this.regs);
+    if (status !== 'free') return refuse('BUSY', `transmitter ${status}`);
+    const r = sendSx1301(this.regs, this.o.board, this.cal, p);
+    if (r) return refuse(r.error, r.detail);
+    this.counters.sent++;
+    return { ok: true };
+  }
+
+  async txStatus(): Promise<TxStatus> {
+    return this.regs ? txStatusSx1301(this.regs) : 'off';
+  }
+
+  /** The live counter: TIMESTAMP with GPS_EN cleared, then GPS_EN set again (as PF4's time sync does). */
+  async counterUs(): Promise<number> {
+    if (!this.regs) throw Object.assign(new Error('concentrator not started'), { code: 'ENOTSTARTED' });
+    this.regs.write('GPS_EN', 0);
+    const v = readTimestamp(this.regs);
+    this.regs.write('GPS_EN', 1);
+    return v;
+  }
+
+  /** The counter latched at the last PPS edge; null while none was seen (the latch reads 0). */
+  async ppsCounterUs(): Promise<number | null> {
+    if (!this.regs) return null;
+    const v = readTimestamp(this.regs);
+    return v === 0 ? null : v;
+  }
+
+  radioStats(): Record<string, unknown> {
+    return { type: 'sx1301', ...this.counters, calibrationStatus: this.cal?.calibrationStatus ?? null };
+  }
+
+  private poll(): void {
+    if (!this.regs) return;
+    this.counters.polls++;
+    let got;
+    try {
+      got = receiveSx1301(this.regs, this.o.board, RX_FIFO_DEPTH);
+    } catch (err) {
+      this.counters.pollErrors++;
+      this.o.log.error({ err: (err as Error).message }, 'SX1301 receive poll failed');
+      return;
+    }
+    if (got.length === 0) return;
+    for (const p of got) {
+      if (this.fifo.length >= 4096) {
+        this.counters.fifoOverflow++;
+        continue;
+      }
+      this.fifo.push(p);
+      this.counters.received++;
+    }
+    for (const cb of this.callbacks) cb();
+  }
+}
