@@ -19,6 +19,14 @@ function writeConf(doc: unknown): string {
   return file;
 }
 
+/** The run ended with exit 1 and exactly one 'radio failed to start' log line matching `re`. */
+function assertStartFailed(r: ReturnType<typeof spawnSync>, re: RegExp): void {
+  assert.equal(r.status, 1);
+  const fatal = String(r.stdout).split('\n').filter((l) => l.includes('"radio failed to start"'));
+  assert.equal(fatal.length, 1, String(r.stdout) + String(r.stderr));
+  assert.match(fatal[0]!, re);
+}
+
 function run(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 15_000 });
 }
@@ -85,10 +93,7 @@ describe('pktfwd CLI', () => {
     const doc = shipped();
     doc.SX1301_conf = { ...doc.SX1301_conf, firmware_dir: '/nonexistent/fw' };
     const r = run(['run', '--config', writeConf(doc), '--radio', 'sx1301', '--log-format', 'json']);
-    assert.equal(r.status, 1);
-    const fatal = r.stdout.split('\n').filter((l) => l.includes('"radio failed to start"'));
-    assert.equal(fatal.length, 1, r.stdout + r.stderr);
-    assert.match(fatal[0]!, /\/nonexistent\/fw\/cal\.bin is missing: run `pktfwd sx1301-firmware import/);
+    assertStartFailed(r, /\/nonexistent\/fw\/cal\.bin is missing: run `pktfwd sx1301-firmware import/);
   });
 
   test('--radio sx127x without an SX127x_conf section exits 2 naming it', () => {
@@ -103,10 +108,7 @@ describe('pktfwd CLI', () => {
     const doc = shipped();
     doc.SX127x_conf = { board: 'custom', spi_device: '/dev/spidev9.9' };
     const r = run(['run', '--config', writeConf(doc), '--radio', 'sx127x', '--log-format', 'json']);
-    assert.equal(r.status, 1);
-    const fatal = r.stdout.split('\n').filter((l) => l.includes('"radio failed to start"'));
-    assert.equal(fatal.length, 1, r.stdout + r.stderr);
-    assert.match(fatal[0]!, /\/dev\/spidev9\.9 does not exist: enable SPI/);
+    assertStartFailed(r, /\/dev\/spidev9\.9 does not exist: enable SPI/);
   });
 
   test('run --radio sx127x with spi_device "emulator": an uplink on the virtual air reaches the server; its RX1 downlink is emitted at tmst + 1 s', async () => {

@@ -8,17 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SX1301_KIT, goldenTransactions, kitMissing, rawTrace } from './helpers/shared-kit.js';
 
-/** ../shared/sx1301 beside the checkout, or $PKTFWD_SHARED_DIR/sx1301. */
-const KIT = process.env.PKTFWD_SHARED_DIR
-  ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301/')
-  : fileURLToPath(new URL('../../../shared/sx1301/', import.meta.url));
+const KIT = SX1301_KIT;
 const PROBE = fileURLToPath(new URL('./helpers/spidev-probe.js', import.meta.url));
 const REGS_PROBE = fileURLToPath(new URL('./helpers/sx1301-regs-probe.js', import.meta.url));
 const START_PROBE = fileURLToPath(new URL('./helpers/sx1301-start-probe.js', import.meta.url));
@@ -32,7 +30,8 @@ function buildFakeChip(): string {
 }
 
 function skipReason(): string | undefined {
-  if (!existsSync(join(KIT, 'fake-chip', 'fakespi.c'))) return `the fake SX1301 chip is not at ${KIT}fake-chip (../shared is not beside this checkout)`;
+  const missing = kitMissing('fake-chip/fakespi.c');
+  if (missing) return missing;
   try {
     createRequire(import.meta.url).resolve('spi-device');
   } catch {
@@ -109,15 +108,10 @@ test('SX1301 start, receive, counters, send, status and stop put libloragw\'s by
       assert.equal(p.radio.datarateBps, g.datarate);
     }
   });
-  const parse = (l: string) => {
-    const tx = Buffer.from(l.split(' ')[1]!, 'hex');
-    // Reads are compared by address and length: the filler bytes sent carry nothing [golden README].
-    return { cmd: tx[0]!, len: tx.length - 1, data: (tx[0]! & 0x80) !== 0 ? tx.subarray(1).toString('hex') : '' };
-  };
-  const mine = readFileSync(raw, 'utf8').split('\n').filter((l) => l.startsWith('TX ')).map(parse);
+  const mine = rawTrace(raw);
   // Golden transaction 1 is libloragw's FPGA probe, which an FPGA-less driver leaves out [golden README, item 4].
   // ... and through the rest of the replay: receives, counters, sends, status, stop (transactions 565-614).
-  const golden = readFileSync(join(KIT, 'golden', 'eu868', 'raw.txt'), 'utf8').split('\n').slice(1, 614).map(parse);
+  const golden = goldenTransactions(2, 614);
   // Bytes 3-6 of a TX buffer whose trigger is not TIMESTAMPED are stale in libloragw [golden README, item 2].
   const maskStale = (list: typeof golden) => list.map((t, i) => {
     const next = list[i + 2];

@@ -7,12 +7,11 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FIRMWARE_BYTES, FIRMWARE_IMAGES, importFirmware, loadFirmware } from '../hal/index.js';
 import { parseVarArray } from '../hal/sx1301/firmware.js';
+import { SX1301_KIT, kitMissing } from './helpers/shared-kit.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const SHARED_FW = process.env.PKTFWD_SHARED_DIR
-  ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301', 'firmware')
-  : fileURLToPath(new URL('../../../shared/sx1301/firmware/', import.meta.url));
-const noImages = existsSync(join(SHARED_FW, 'cal.bin')) ? undefined : `the reference images are not at ${SHARED_FW} (../shared is not beside this checkout)`;
+const SHARED_FW = join(SX1301_KIT, 'firmware');
+const noImages = kitMissing('firmware/cal.bin');
 
 const temp = () => mkdtempSync(join(tmpdir(), 'pktfwd-fw-'));
 

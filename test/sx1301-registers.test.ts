@@ -1,20 +1,22 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { loadMcuFirmware } from '../hal/sx1301/mcu.js';
 import { loraTimestampCorrectionUs } from '../hal/sx1301/receive.js';
 import { setupSx125x, sx125xPllBytes, sx125xRead, sx125xWrite } from '../hal/sx1301/sx125x.js';
 import { SX1301_REGISTER_ROWS } from '../hal/sx1301/register-table.js';
 import { BURST_CHUNK, Sx1301Registers, registerDef } from '../hal/sx1301/registers.js';
-import { Sx1301Emulator } from '../hal/sx1301/sx1301-emulator.js';
+import { Sx1301Emulator, type Sx1301Transaction } from '../hal/sx1301/sx1301-emulator.js';
+import { SX1301_KIT, comparable, goldenTransactions, kitMissing } from './helpers/shared-kit.js';
 
 function rig() {
   const chip = new Sx1301Emulator();
   return { chip, regs: new Sx1301Registers(chip) };
 }
 const hex = (b: Buffer) => b.toString('hex');
+/** An emulator transaction as the frame that was on the bus, in comparable form. */
+const frameOf = (t: Sx1301Transaction) => comparable(Buffer.concat([Buffer.from([(t.write ? 0x80 : 0) | t.addr]), t.data]));
 
 describe('SX1301 register table', () => {
   test('326 rows as in libloragw (LGW_TOTALREGS), unique names, the rows sx1301.md §2 names', () => {
@@ -130,10 +132,7 @@ describe('SX1301 register access on the emulator (sx1301.md §1-2)', () => {
 });
 
 describe('SX1301 MCU firmware load', () => {
-  const GOLDEN = process.env.PKTFWD_SHARED_DIR
-    ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301')
-    : fileURLToPath(new URL('../../../shared/sx1301/', import.meta.url));
-  const noGolden = existsSync(join(GOLDEN, 'golden', 'eu868', 'raw.txt')) ? undefined : `the golden trace is not at ${GOLDEN} (../shared is not beside this checkout)`;
+  const noGolden = kitMissing('golden/eu868/raw.txt');
 
   test('load and verify into the AGC MCU: the PROM holds the image, the host gives it back', () => {
     const { chip, regs } = rig();
@@ -160,25 +159,17 @@ describe('SX1301 MCU firmware load', () => {
     const { chip, regs } = rig();
     regs.write('PAGE_REG', 0); // transaction 252 of the golden trace
     const before = chip.transactions.length;
-    const cal = readFileSync(join(GOLDEN, 'firmware', 'cal.bin'));
+    const cal = readFileSync(join(SX1301_KIT, 'firmware', 'cal.bin'));
     loadMcuFirmware(regs, 1, cal);
-    const mine = chip.transactions.slice(before).map((t) => ({ cmd: (t.write ? 0x80 : 0) | t.addr, len: t.data.length, data: t.write ? hex(t.data) : '' }));
-    const golden = readFileSync(join(GOLDEN, 'golden', 'eu868', 'raw.txt'), 'utf8').split('\n').slice(252, 276).map((l) => {
-      const tx = Buffer.from(l.split(' ')[1]!, 'hex');
-      const write = (tx[0]! & 0x80) !== 0;
-      // Fillers sent while reading carry no information [golden README]: compare reads by address and length.
-      return { cmd: tx[0]!, len: tx.length - 1, data: write ? hex(tx.subarray(1)) : '' };
-    });
+    const mine = chip.transactions.slice(before).map(frameOf);
+    const golden = goldenTransactions(253, 276);
     assert.equal(mine.length, golden.length);
     mine.forEach((m, i) => assert.deepEqual(m, golden[i], `transaction ${253 + i}`));
   });
 });
 
 describe('SX1257 radios behind the SX1301 bridge', () => {
-  const GOLDEN = process.env.PKTFWD_SHARED_DIR
-    ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301')
-    : fileURLToPath(new URL('../../../shared/sx1301/', import.meta.url));
-  const noGolden = existsSync(join(GOLDEN, 'golden', 'eu868', 'raw.txt')) ? undefined : `the golden trace is not at ${GOLDEN} (../shared is not beside this checkout)`;
+  const noGolden = kitMissing('golden/eu868/raw.txt');
   const noSleep = async () => undefined;
 
   test('PLL words: 867.5 MHz → D8 E0 00, 868.5 MHz → D9 20 00 (SX1257); SX1255 at 433.5 MHz', () => {
@@ -202,11 +193,8 @@ describe('SX1257 radios behind the SX1301 bridge', () => {
     const before = chip.transactions.length;
     await setupSx125x(regs, 0, { type: 'SX1257', enable: true, freqHz: 867_500_000, clockSource: false }, noSleep);
     await setupSx125x(regs, 1, { type: 'SX1257', enable: true, freqHz: 868_500_000, clockSource: true }, noSleep);
-    const mine = chip.transactions.slice(before).map((t) => ({ cmd: (t.write ? 0x80 : 0) | t.addr, len: t.data.length, data: t.write ? hex(t.data) : '' }));
-    const golden = readFileSync(join(GOLDEN, 'golden', 'eu868', 'raw.txt'), 'utf8').split('\n').slice(17, 243).map((l) => {
-      const tx = Buffer.from(l.split(' ')[1]!, 'hex');
-      return { cmd: tx[0]!, len: tx.length - 1, data: (tx[0]! & 0x80) !== 0 ? hex(tx.subarray(1)) : '' };
-    });
+    const mine = chip.transactions.slice(before).map(frameOf);
+    const golden = goldenTransactions(18, 243);
     assert.equal(mine.length, golden.length);
     mine.forEach((m, i) => assert.deepEqual(m, golden[i], `transaction ${18 + i}`));
     assert.deepEqual([chip.radios[0][1], chip.radios[0][2], chip.radios[0][3]], [0xd8, 0xe0, 0x00]);

@@ -1,0 +1,42 @@
+/**
+ * The team's shared SX1301 kit (fake chip, firmware images, golden traces)
+ * for tests: where it is, why a test must skip without it, and the golden
+ * trace in a comparable form.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** ../shared/sx1301 beside the checkout, or $PKTFWD_SHARED_DIR/sx1301 (tests run from dist/test/helpers). */
+export const SX1301_KIT = process.env.PKTFWD_SHARED_DIR
+  ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301')
+  : fileURLToPath(new URL('../../../../shared/sx1301/', import.meta.url));
+
+/** Why tests needing `relPath` of the kit must skip, or undefined when it is there. */
+export function kitMissing(relPath: string): string | undefined {
+  const p = join(SX1301_KIT, relPath);
+  return existsSync(p) ? undefined : `${p} is missing (../shared is not beside this checkout; set PKTFWD_SHARED_DIR)`;
+}
+
+/** One SPI transaction as compared with the golden trace: reads by address and length only (fillers carry nothing). */
+export interface Comparable {
+  cmd: number;
+  len: number;
+  data: string;
+}
+
+/** A transaction's whole frame (command byte first) in comparable form. */
+export function comparable(frame: Buffer): Comparable {
+  const write = (frame[0]! & 0x80) !== 0;
+  return { cmd: frame[0]!, len: frame.length - 1, data: write ? frame.subarray(1).toString('hex') : '' };
+}
+
+/** Comparable transactions of a raw trace file (`TX <hex> RX <hex>` lines). */
+export function rawTrace(path: string): Comparable[] {
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.startsWith('TX ')).map((l) => comparable(Buffer.from(l.split(' ')[1]!, 'hex')));
+}
+
+/** Golden eu868 transactions `first`..`last` (1-based, inclusive). */
+export function goldenTransactions(first: number, last: number): Comparable[] {
+  return rawTrace(join(SX1301_KIT, 'golden', 'eu868', 'raw.txt')).slice(first - 1, last);
+}
