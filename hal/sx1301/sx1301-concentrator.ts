@@ -37,6 +37,9 @@ export interface Sx1301ConcentratorOptions {
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The chip's counter is read (GPS_EN toggled) at most this often; the host clock fills in between. */
+export const COUNTER_RESYNC_MS = 1000;
+
 /** SX1301 + SX1257/SX1255 concentrator board. */
 export class Sx1301Concentrator implements Concentrator {
   readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0 };
@@ -46,6 +49,8 @@ export class Sx1301Concentrator implements Concentrator {
   private timer: NodeJS.Timeout | null = null;
   private readonly fifo: RxPacket[] = [];
   private readonly callbacks: (() => void)[] = [];
+  /** Last chip counter read and when (performance.now ms). */
+  private sync: { count: number; atMs: number } | null = null;
 
   constructor(private readonly o: Sx1301ConcentratorOptions) {}
 
@@ -85,6 +90,7 @@ export class Sx1301Concentrator implements Concentrator {
       // the chip may be gone; closing matters more
     }
     this.regs = null;
+    this.sync = null;
     await this.hw?.close().catch(() => undefined);
     this.hw = null;
     this.o.log.info('SX1301 concentrator stopped');
@@ -121,13 +127,24 @@ export class Sx1301Concentrator implements Concentrator {
     return this.regs ? txStatusSx1301(this.regs) : 'off';
   }
 
-  /** The live counter: TIMESTAMP with GPS_EN cleared, then GPS_EN set again (as PF4's time sync does). */
+  /**
+   * The live counter. Reading it means clearing GPS_EN, reading TIMESTAMP
+   * and setting GPS_EN again (as PF4's time sync does), and a PPS edge in
+   * that window would not be latched. So the chip is read at most once per
+   * {@link COUNTER_RESYNC_MS} and the host's monotonic clock carries the value
+   * in between (a 20 ppm crystal drifts 20 µs in that time).
+   */
   async counterUs(): Promise<number> {
     if (!this.regs) throw Object.assign(new Error('concentrator not started'), { code: 'ENOTSTARTED' });
-    this.regs.write('GPS_EN', 0);
-    const v = readTimestamp(this.regs);
-    this.regs.write('GPS_EN', 1);
-    return v;
+    const nowMs = performance.now();
+    if (this.sync === null || nowMs - this.sync.atMs >= COUNTER_RESYNC_MS) {
+      this.regs.write('GPS_EN', 0);
+      const count = readTimestamp(this.regs);
+      this.regs.write('GPS_EN', 1);
+      this.sync = { count, atMs: performance.now() };
+      return count;
+    }
+    return (this.sync.count + Math.floor((nowMs - this.sync.atMs) * 1000)) >>> 0;
   }
 
   /** The counter latched at the last PPS edge; null while none was seen (the latch reads 0). */
