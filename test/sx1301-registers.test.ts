@@ -89,14 +89,19 @@ describe('SX1301 register access on the emulator (sx1301.md §1-2)', () => {
     assert.equal(regs.read('GPS_EN'), 0);
   });
 
-  test('a 32-bit read-only counter reads as an unsigned LSB-first burst', () => {
-    const { chip, regs } = rig();
-    regs.write('PAGE_REG', 2);
-    // Test control: put 0xFEDCBA98 in TIMESTAMP's bytes on page 2 via a raw write the chip would refuse from the host.
+  test('a 32-bit read-only counter reads as an unsigned LSB-first burst; the host cannot write it', () => {
+    const chip = new Sx1301Emulator({ counterStartUs: 0xfedcba98 });
+    const regs = new Sx1301Registers(chip);
+    const v = regs.read('TIMESTAMP');
+    assert.ok(v >= 0xfedcba98 && v < 0xfedcba98 + 5_000_000, `read ${v.toString(16)}`);
+    const t = chip.transactions.at(-1)!;
+    assert.deepEqual([t.write, t.addr, t.page, t.data.length], [false, 70, 2, 4]);
+    assert.equal(t.data.readUInt32LE(0), v, 'LSB first');
     assert.throws(() => regs.write('TIMESTAMP' as never, 1), { code: 'EREADONLY' });
-    chip.transferSync(Buffer.from([0x80 | 70, 0x98, 0xba, 0xdc, 0xfe]));
+    chip.transferSync(Buffer.from([0x80 | 70, 0, 0, 0, 0]));
     assert.match(chip.violations[0]!, /read-only address 70/);
-    assert.equal(regs.read('TIMESTAMP'), 0, 'the chip refused the host write');
+    regs.write('GPS_EN', 1);
+    assert.equal(regs.read('TIMESTAMP'), 0, 'GPS_EN = 1 and no PPS edge yet: the latch reads 0');
   });
 
   test('bursts to a data port are cut into 1024-byte chunks, each repeating the command byte', () => {

@@ -9,7 +9,7 @@ import type { BoardConfig } from '../types.js';
 import { loadMcuFirmware } from './mcu.js';
 import type { RegisterName } from './register-table.js';
 import type { Sx1301Registers } from './registers.js';
-import { setupSx125x, type Sx125xType } from './sx125x.js';
+import { setupSx125x, sx125xPllBytes, type Sx125xType } from './sx125x.js';
 
 /** What start-up measured and what later calls need (lgw_send uses the TX offsets). */
 export interface Sx1301StartResult {
@@ -223,9 +223,11 @@ export async function startSx1301(regs: Sx1301Registers, conf: BoardConfig, fw: 
   };
   for (const [i, e] of conf.txLut.entries()) await agc(e.mixGain + 16 * e.dacGain + 64 * e.paGain, 0x30 + i, `TX gain entry ${i}`);
   if (conf.txLut.length < 16) await agc(17, 0x30, 'end of the TX gain table');
-  // TX frequency MSBs: bits 24+ of the 32 MHz / 2^21 frequency code of the TX radio (3 for 863-870 MHz).
+  // TX frequency MSBs: the two top bits of the PLL integer byte, which the TX metadata has no room for
+  // (libloragw always sends 3: right for 768-1024 MHz on an SX1257, 384-512 MHz on an SX1255).
   const txRadio = conf.radios.find((r) => r.enable && r.txEnable) ?? ra;
-  await agc(Math.trunc((txRadio?.freqHz ?? 0) / 256_000_000), 0x33, 'TX frequency MSBs');
+  const msbs = sx125xPllBytes(radioType(txRadio?.type ?? 'SX1257'), txRadio?.freqHz ?? 0)[0] >> 6;
+  await agc(msbs, 0x30 + msbs, 'TX frequency MSBs');
   await agc(0, 0x30, 'channel select option');
   const onB = ms.reduce((m, c, i) => (c.enable && c.radio === 1 ? m | (1 << i) : m), 0);
   await agc(onB, 0x40, 'radio select');

@@ -1,0 +1,298 @@
+/**
+ * The SX1301 driver as a Concentrator on the TypeScript SX1301 emulator:
+ * start-up against the emulated MCUs, calibration and AGC handshake, the
+ * RX FIFO with injected packets, transmission as the chip decodes its TX
+ * buffer, counters and PPS; then the Concentrator contract suite.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { BoardConfig, TxPacket } from '../hal/index.js';
+import { loraTimestampCorrectionUs } from '../hal/sx1301/receive.js';
+import { TX_START_DELAY_US } from '../hal/sx1301/send.js';
+import { Sx1301Concentrator } from '../hal/sx1301/sx1301-concentrator.js';
+import { Sx1301Emulator, type Sx1301AirPacket, type Sx1301EmulatorOptions } from '../hal/sx1301/sx1301-emulator.js';
+import { runConcentratorContract, type ContractSubject } from './contract/concentrator-contract.js';
+import { memoryLogger, testConfig, waitFor } from './helpers/harness.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Three distinct 8192-byte images standing in for cal/agc/arb (the emulator is told which is which). */
+function fakeFirmware() {
+  const image = (tag: string) => {
+    const out = Buffer.alloc(8192);
+    for (let i = 0; i < 8192; i += 32) createHash('sha256').update(`${tag}${i}`).digest().copy(out, i);
+    return out;
+  };
+  return { cal: image('cal'), agc: image('agc'), arb: image('arb') };
+}
+
+function rig(opts: Sx1301EmulatorOptions & { swapImages?: boolean } = {}, board: BoardConfig = testConfig().board) {
+  const fw = fakeFirmware();
+  const chip = new Sx1301Emulator({ firmware: fw, ...opts });
+  const { log, lines } = memoryLogger();
+  const loaded = opts.swapImages ? { cal: fw.cal, agc: fw.arb, arb: fw.agc } : fw;
+  const conc = new Sx1301Concentrator({
+    board, log, firmware: () => loaded, pollIntervalMs: 5, sleep: async () => undefined,
+    open: async () => ({ spi: chip, reset: null, close: () => chip.close() }),
+  });
+  return { chip, conc, board, lines };
+}
+
+/** 868.1 MHz in the shipped EU868 plan: radio 1 (868.5 MHz), IF −400 kHz, IF chain 0. */
+const UPLINK: Sx1301AirPacket = { ifChain: 0, sf: 7, cr: 1, crc: 'ok', payload: Buffer.from('up'), snrDb: 9.5, rssiRaw: 100 };
+
+function downlink(over: Partial<TxPacket> = {}): TxPacket {
+  return {
+    mode: 'timestamped', countUs: 0, freqHz: 869_525_000, rfChain: 0, powerDbm: 14,
+    radio: { modulation: 'LORA', spreadingFactor: 9, bandwidthHz: 125000, codeRate: '4/5' },
+    invertPolarity: true, preambleSymbols: 8, noCrc: true, noHeader: false, payload: Buffer.from('0123456789'), ...over,
+  };
+}
+
+describe('SX1301 concentrator on the emulated chip: start-up', () => {
+  test('the MCUs run cal then AGC/arbiter, calibration 0xBF, the AGC takes the TX gain table; no refused access', async () => {
+    const { chip, conc, board } = rig();
+    try {
+      await conc.start();
+      assert.ok(chip.started);
+      assert.deepEqual(chip.mcu, ['arb', 'agc']);
+      assert.deepEqual(chip.calibrations, [0x17], 'radios A and B in RX, A in TX');
+      assert.equal(conc.radioStats().calibrationStatus, 0xbf);
+      assert.deepEqual(chip.agc.lut, board.txLut.map((e) => e.mixGain + 16 * e.dacGain + 64 * e.paGain));
+      assert.equal(chip.agc.freqMsbs, 3, '869.5 MHz: PLL integer byte 0xD9, top bits 3');
+      assert.equal(chip.agc.chanSelect, 0);
+      const onB = board.multiSfChannels.reduce((m, c, i) => (c.enable && c.radio === 1 ? m | (1 << i) : m), 0);
+      assert.equal(chip.agc.radioSelect, onB);
+      assert.equal(chip.peek(89, 2) & 1, 1, 'GPS_EN set');
+      assert.deepEqual(chip.violations, []);
+      assert.equal(await conc.txStatus(), 'free');
+    } finally {
+      await conc.stop();
+    }
+    assert.equal(chip.started, false, 'stop soft-resets the chip');
+  });
+
+  test('every failed check names its step and the value read, and leaves the concentrator off', async () => {
+    const cases: [Sx1301EmulatorOptions & { swapImages?: boolean }, string, RegExp][] = [
+      [{ version: 0 }, 'EVERSION', /connect: VERSION reads 0, expected 103/],
+      [{ pllNeverLocks: true }, 'EPLLLOCK', /radio A \(SX1257\) PLL did not lock/],
+      [{ swapImages: true }, 'EFWVERSION', /AGC firmware: version 1 at AGC RAM 0x20, expected 4/],
+      [{ firmware: { cal: Buffer.alloc(8192, 1), agc: Buffer.alloc(8192, 2), arb: Buffer.alloc(8192, 3) } }, 'EFWVERSION', /calibration firmware: version 0 at AGC RAM 0x20, expected 2/],
+    ];
+    for (const [opts, code, message] of cases) {
+      const { conc } = rig(opts);
+      await assert.rejects(conc.start(), (e: Error & { code?: string }) => e.code === code && message.test(e.message) && !e.message.includes('\n'), code);
+      assert.equal(await conc.txStatus(), 'off');
+    }
+  });
+
+  test('a calibration that reports a failed radio starts with a warning naming it', async () => {
+    const { conc, lines } = rig({ calibrationFailures: 0x08 });
+    try {
+      await conc.start();
+      assert.equal(conc.radioStats().calibrationStatus, 0xb7);
+      const warn = lines().find((l) => l.msg === 'SX1301 calibration warnings');
+      assert.deepEqual(warn?.warnings, ['radio A image rejection failed']);
+    } finally {
+      await conc.stop();
+    }
+  });
+});
+
+describe('SX1301 concentrator on the emulated chip: receive', () => {
+  test('multi-SF, LoRa std, FSK and CRC-error packets: channel, modulation, RSSI, SNR and count_us as the HAL decodes them', async () => {
+    const { chip, conc } = rig();
+    try {
+      await conc.start();
+      const t = chip.counterUs();
+      const sent: Sx1301AirPacket[] = [
+        { ...UPLINK, rawTimestamp: t },
+        { ifChain: 8, sf: 7, cr: 1, crc: 'none', payload: Buffer.from([1, 2, 3, 4, 5]), snrDb: -5, rssiRaw: 50, rawTimestamp: t },
+        { ifChain: 9, crc: 'ok', payload: Buffer.from('FSK'), rssiRaw: 80, rawTimestamp: t },
+        { ifChain: 5, sf: 12, cr: 4, crc: 'bad', payload: Buffer.alloc(8, 0xa0), snrDb: -10, snrMinDb: -12, snrMaxDb: -8, rssiRaw: 20, rawTimestamp: t },
+      ];
+      for (const p of sent) assert.deepEqual(chip.injectPacket(p), { ok: true });
+      await waitFor(() => conc.counters.received === 4, 2000, 'four packets');
+      const got = await conc.receive(8);
+      assert.deepEqual(got.map((p) => [p.ifChain, p.rfChain, p.freqHz, p.crcStatus]), [
+        [0, 1, 868_100_000, 'ok'], [8, 1, 868_300_000, 'none'], [9, 1, 868_800_000, 'ok'], [5, 0, 867_500_000, 'bad'],
+      ]);
+      assert.deepEqual(got.map((p) => p.radio), [
+        { modulation: 'LORA', spreadingFactor: 7, bandwidthHz: 125000, codeRate: '4/5' },
+        { modulation: 'LORA', spreadingFactor: 7, bandwidthHz: 250000, codeRate: '4/5' },
+        { modulation: 'FSK', datarateBps: 50000 },
+        { modulation: 'LORA', spreadingFactor: 12, bandwidthHz: 125000, codeRate: '4/8' },
+      ]);
+      // RSSI: raw + rssi_offset (−166), +35 on the multi-SF chains; FSK through its polynomial.
+      assert.deepEqual([got[0]!.rssiDbm, got[1]!.rssiDbm, got[3]!.rssiDbm], [100 - 166 + 35, 50 - 166, 20 - 166 + 35]);
+      assert.ok(Math.abs(got[2]!.rssiDbm - (60 + 1.5351 * (80 - 166) + 0.003 * (80 - 166) ** 2)) < 1e-9);
+      assert.deepEqual(got.map((p) => p.snrDb), [9.5, -5, undefined, -10]);
+      assert.deepEqual(got.map((p) => Buffer.from(p.payload).toString('hex')), sent.map((p) => Buffer.from(p.payload).toString('hex')));
+      const corr = [
+        loraTimestampCorrectionUs({ multiSf: true, bwHz: 125000, sf: 7, cr: 1, size: 2, crc: true }),
+        loraTimestampCorrectionUs({ multiSf: false, bwHz: 250000, sf: 7, cr: 1, size: 5, crc: false }),
+        Math.trunc(680_000 / 50000) - 20,
+        loraTimestampCorrectionUs({ multiSf: true, bwHz: 125000, sf: 12, cr: 4, size: 8, crc: true }),
+      ];
+      assert.deepEqual(got.map((p) => p.countUs), corr.map((c) => (t - c) >>> 0));
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('packets the configured demodulators cannot hear are refused; nothing is heard before start', async () => {
+    const { chip, conc } = rig();
+    assert.equal(chip.injectPacket(UPLINK).ok, false, 'before start');
+    try {
+      await conc.start();
+      const r = chip.injectPacket({ ...UPLINK, ifChain: 8, sf: 9 });
+      assert.deepEqual(r, { ok: false, reason: 'the LoRa standard channel demodulates SF7, not SF9' });
+      assert.deepEqual(chip.injectPacket(UPLINK), { ok: true });
+      await waitFor(() => conc.counters.received === 1, 2000, 'the audible packet');
+    } finally {
+      await conc.stop();
+    }
+    assert.equal(chip.injectPacket(UPLINK).ok, false, 'after stop');
+  });
+
+  test('a packet is in the FIFO only once the counter reaches its latch; the chip keeps 16 and drops the rest', async () => {
+    const { chip, conc } = rig();
+    try {
+      await conc.start();
+      const later = (chip.counterUs() + 150_000) >>> 0;
+      chip.injectPacket({ ...UPLINK, payload: Buffer.from('late'), rawTimestamp: later });
+      await sleep(60);
+      assert.equal(conc.counters.received, 0, 'not before its timestamp');
+      await waitFor(() => conc.counters.received === 1, 2000, 'the late packet');
+      assert.ok(((chip.counterUs() - later) | 0) >= 0);
+      // 20 at once, between two polls: the chip's FIFO holds 16.
+      for (let i = 0; i < 20; i++) chip.injectPacket({ ...UPLINK, payload: Buffer.from([i]) });
+      await waitFor(() => conc.counters.received === 17, 2000, '16 more');
+      await sleep(30);
+      assert.equal(conc.counters.received, 17);
+      assert.equal(chip.rx.dropped, 4);
+      const got = await conc.receive(32);
+      assert.deepEqual(got.slice(1).map((p) => p.payload[0]), [...Array(16).keys()]);
+    } finally {
+      await conc.stop();
+    }
+  });
+});
+
+describe('SX1301 concentrator on the emulated chip: transmit and counters', () => {
+  test('a timestamped LoRa frame starts at its count: the chip decodes frequency, gain index, modulation, IQ, preamble and payload from the buffer', async () => {
+    const { chip, conc, board } = rig();
+    try {
+      await conc.start();
+      const target = (chip.counterUs() + 100_000) >>> 0;
+      assert.deepEqual(await conc.send(downlink({ countUs: target, powerDbm: 14 })), { ok: true });
+      assert.equal(await conc.txStatus(), 'scheduled');
+      const e = await waitFor(() => chip.emissions[0], 2000, 'emission');
+      assert.equal(e.trigger, 'timestamped');
+      assert.equal(e.startUs, target, 'trigger count + TX_START_DELAY lands exactly on the target');
+      assert.equal(e.startDelayUs, Math.trunc(TX_START_DELAY_US - 1.5), '125 kHz: 1.5 µs less');
+      assert.ok(Math.abs(e.freqHz - 869_525_000) < 62, `${e.freqHz} Hz (PLL step 61 Hz)`);
+      assert.equal(board.txLut[e.lutIndex]!.rfPowerDbm, 14);
+      assert.deepEqual(
+        [e.rfChain, e.radio, e.invertIq, e.noCrc, e.noHeader, e.preamble, e.payload.toString()],
+        [0, { modulation: 'LORA', spreadingFactor: 9, bandwidthHz: 125000, codeRate: '4/5' }, true, true, false, 8, '0123456789'],
+      );
+      const st = await conc.txStatus();
+      if (((chip.counterUs() - e.startUs) | 0) < e.airtimeUs - 20_000) assert.equal(st, 'emitting');
+      await sleep(Math.ceil(e.airtimeUs / 1000) + 20);
+      assert.equal(await conc.txStatus(), 'free');
+      assert.deepEqual(chip.violations, []);
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('FSK immediate at 20 dBm: gain index, deviation, bit rate, payload as the chip decodes them', async () => {
+    const { chip, conc, board } = rig();
+    try {
+      await conc.start();
+      const before = chip.counterUs();
+      const fsk = downlink({
+        mode: 'immediate', powerDbm: 20, radio: { modulation: 'FSK', datarateBps: 50000 }, fdevHz: 25000, preambleSymbols: 5,
+        noCrc: false, payload: Buffer.from('fsk-frame'), freqHz: 868_800_000,
+      });
+      assert.deepEqual(await conc.send(fsk), { ok: true });
+      const e = await waitFor(() => chip.emissions[0], 2000, 'emission');
+      assert.equal(e.trigger, 'immediate');
+      assert.ok(((e.startUs - before) | 0) >= TX_START_DELAY_US, 'RF starts TX_START_DELAY after the trigger');
+      assert.equal(board.txLut[e.lutIndex]!.rfPowerDbm, 20);
+      assert.deepEqual([e.radio, e.fdevHz, e.preamble, e.noCrc, e.payload.toString()], [{ modulation: 'FSK', datarateBps: 50000 }, 25000, 5, false, 'fsk-frame']);
+      assert.ok(Math.abs(e.freqHz - 868_800_000) < 62);
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('on-PPS: scheduled until the edge, then emitted TX_START_DELAY after it; ppsCounterUs is the latched edge', async () => {
+    const { chip, conc } = rig({ counterStartUs: 5_000_000 });
+    try {
+      await conc.start();
+      assert.equal(await conc.ppsCounterUs(), null, 'no edge yet');
+      assert.deepEqual(await conc.send(downlink({ mode: 'on-pps' })), { ok: true });
+      await sleep(30);
+      assert.equal(await conc.txStatus(), 'scheduled');
+      assert.equal(chip.emissions.length, 0);
+      const edge = chip.counterUs();
+      chip.ppsEdge();
+      const pps = await conc.ppsCounterUs();
+      assert.ok(pps !== null && ((pps - edge) | 0) >= 0 && ((pps - edge) | 0) < 1000, `latched ${pps}, edge ${edge}`);
+      const e = await waitFor(() => chip.emissions[0], 2000, 'emission');
+      assert.equal(e.trigger, 'pps');
+      assert.equal(e.startUs, (pps! + e.startDelayUs) >>> 0);
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('across the 32-bit wrap: the counter wraps and a frame due after it starts exactly at its count', async () => {
+    const { chip, conc } = rig({ counterStartUs: 2 ** 32 - 200_000 });
+    try {
+      await conc.start();
+      const now = await conc.counterUs();
+      const target = (now + 300_000) >>> 0;
+      assert.ok(target < now, 'the target is past the wrap');
+      assert.deepEqual(await conc.send(downlink({ countUs: target })), { ok: true });
+      const e = await waitFor(() => chip.emissions[0], 2000, 'emission');
+      assert.equal(e.startUs, target);
+      assert.ok((await conc.counterUs()) < 2 ** 31, 'counter wrapped');
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('stop aborts a scheduled frame: it never goes on the air', async () => {
+    const { chip, conc } = rig();
+    await conc.start();
+    assert.deepEqual(await conc.send(downlink({ countUs: (chip.counterUs() + 80_000) >>> 0 })), { ok: true });
+    await conc.stop();
+    await sleep(150);
+    assert.deepEqual(chip.emissions, []);
+  });
+});
+
+runConcentratorContract('Sx1301Concentrator (emulated SX1301)', async (): Promise<ContractSubject> => {
+  const { chip, conc, board } = rig();
+  return {
+    conc,
+    injectUplink: async (payload) => {
+      // A frame that ends now: the chip latches its counter the processing delay later.
+      const raw = chip.counterUs() + loraTimestampCorrectionUs({ multiSf: true, bwHz: 125000, sf: 7, cr: 1, size: payload.length, crc: true });
+      const n = conc.counters.received;
+      const r = chip.injectPacket({ ...UPLINK, payload, rawTimestamp: raw >>> 0 });
+      assert.ok(r.ok, r.ok ? '' : r.reason);
+      await waitFor(() => conc.counters.received > n, 2000, 'packet fetched');
+    },
+    emissionOf: async (payload, timeoutMs) =>
+      (await waitFor(() => chip.emissions.find((e) => e.payload.equals(payload)), timeoutMs, 'emission')).startUs,
+    txRange: [board.radios[0]!.txFreqMinHz, board.radios[0]!.txFreqMaxHz],
+    tablePowerDbm: 14,
+    afterStart: async () => undefined,
+    cleanup: () => conc.stop(),
+  };
+});
