@@ -21,5 +21,6 @@ export { createSx127xRadio, type Sx127xRadioSettings } from './sx127x/radio-fact
 export { EmulatedSx127x } from './sx127x/emulated-radio.js';
 export { Sx1276Emulator } from './sx127x/sx1276-emulator.js';
 export { importFirmware, loadFirmware, FIRMWARE_IMAGES, FIRMWARE_BYTES, type FirmwareImage } from './sx1301/firmware.js';
+export { SX1301_BOARDS, type Sx1301Board } from './sx1301/boards.js';
 export { createSx1301Concentrator, type Sx1301RadioSettings } from './sx1301/factory.js';
 export { Sx1301Concentrator, type Sx1301ConcentratorOptions, type Sx1301Hardware } from './sx1301/sx1301-concentrator.js';

@@ -223,6 +223,15 @@ describe('values', () => {
     assert.deepEqual([b.spiDevice, b.resetPinBcm, b.dio0PinBcm], ['/dev/spidev0.1', 25, null]);
   });
 
+  test('SX1301_conf: a board preset sets the reset pin (RAK BCM17, iC880A BCM25); explicit keys override it; default drives none', () => {
+    const link = (extra: Record<string, unknown>) => parse((d) => Object.assign(d.SX1301_conf!, extra)).config.sx1301;
+    assert.deepEqual([link({}).board, link({}).resetPinBcm, link({}).spiDevice], ['custom', null, '/dev/spidev0.0']);
+    for (const [board, pin] of [['rak831', 17], ['rak2245', 17], ['ic880a', 25], ['ic880a-ch2i', 17]] as const) assert.equal(link({ board }).resetPinBcm, pin, board);
+    assert.equal(link({ board: 'ic880a', reset_pin: 22 }).resetPinBcm, 22);
+    assert.equal(link({ board: 'rak2245', reset_pin: null }).resetPinBcm, null);
+    assert.throws(() => link({ board: 'rak7248' }), /SX1301_conf\.board: expected one of custom, rak831, rak2245/);
+  });
+
   test('SX127x_conf errors name the key; unknown keys warn', () => {
     assert.throws(() => parse((d) => (d.SX127x_conf = { board: 'lopy' })), /SX127x_conf\.board: expected one of custom, dragino-lora-gps-hat/);
     assert.throws(() => parse((d) => (d.SX127x_conf = { reset_pin: 40 })), /SX127x_conf\.reset_pin: expected a BCM GPIO number 0\.\.27 or null, got 40/);
