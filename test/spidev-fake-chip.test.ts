@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { decodeTxBuffer, txFrequencyHz } from '../hal/sx1301/tx-metadata.js';
 import { SX1301_KIT, goldenTransactions, kitMissing, rawTrace } from './helpers/shared-kit.js';
 
 const KIT = SX1301_KIT;
@@ -126,7 +127,7 @@ test('SX1301 start, receive, counters, send, status and stop put libloragw\'s by
   assert.deepEqual(out.status, ['emitting', 'emitting', 'emitting', 'emitting', 'emitting', 'free', 'free', 'free']);
 });
 
-test('pktfwd run --radio sx1301 on the fake chip: starts, forwards its four packets, transmits a downlink', { skip: reason }, async () => {
+test('pktfwd run --radio sx1301 on the fake chip: starts, forwards its four packets, transmits a downlink with the right TX buffer', { skip: reason }, async () => {
   const { NetworkServerStandIn } = await import('../src/demo/network-server.js');
   const { spawn } = await import('node:child_process');
   const { writeFileSync } = await import('node:fs');
@@ -142,7 +143,7 @@ test('pktfwd run --radio sx1301 on the fake chip: starts, forwards its four pack
   };
   writeFileSync(join(dir, 'global_conf.json'), JSON.stringify(conf));
   const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--log-format', 'json'], {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--log-format', 'json', '--log-level', 'debug'], {
     env: { ...process.env, LD_PRELOAD: so, FAKESPI_FW_DIR: join(KIT, 'firmware'), FAKESPI_RAW: raw },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -166,12 +167,29 @@ test('pktfwd run --radio sx1301 on the fake chip: starts, forwards its four pack
     ].sort());
     await until(() => ns.counts.pull > 0, 5000, 'PULL_DATA');
     ns.sendPullResp({ imme: true, freq: 869.525, rfch: 0, powe: 14, modu: 'LORA', datr: 'SF9BW125', codr: '4/5', ipol: true, size: 3, data: 'AQID' });
-    await until(() => acks.length === 1 && readFileSync(raw, 'utf8').includes('TX a101'), 5000, 'the immediate trigger on the bus');
+    await until(() => acks.length === 1 && /downlink handed to concentrator/.test(out), 5000, 'the TX_ACK and the hand-over');
     assert.deepEqual(acks, [null]);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     ns.stop();
   }
+  // The shim writes its raw trace out at close: the TX buffer (the last write to TX_DATA_BUF_DATA, port 6)
+  // and, after it, the trigger (TX_TRIG_ALL, page 1 address 33). The JIT queue sends an immediate
+  // downlink as a timestamped one a few ms ahead (as PF4's does), so the trigger is TX_TRIG_DELAYED (2).
+  const lines = readFileSync(raw, 'utf8').split('\n');
+  let at = lines.length - 1;
+  while (at >= 0 && !lines[at]!.startsWith('TX 86')) at--;
+  assert.ok(at > 0 && lines.slice(at + 1).some((l) => l.startsWith('TX a102')), 'a TX buffer write followed by the timestamped trigger');
+  const scheduled = /"msg":"downlink scheduled"/.test(out) ? Number(/"countUs":(\d+)[^\n]*"msg":"downlink scheduled"/.exec(out)![1]) : NaN;
+  const buf = Buffer.from(lines[at]!.split(' ')[1]!.slice(2), 'hex');
+  const frame = decodeTxBuffer(buf);
+  assert.ok(typeof frame !== 'string', String(frame));
+  assert.ok(Math.abs(txFrequencyHz('SX1257', frame.pll, 3) - 869_525_000) < 62);
+  assert.deepEqual(
+    [frame.rfChain, frame.lutIndex, frame.radio, frame.invertIq, frame.preamble, [...frame.payload]],
+    [0, 0, { modulation: 'LORA', spreadingFactor: 9, bandwidthHz: 125000, codeRate: '4/5' }, true, 8, [1, 2, 3]],
+  );
+  assert.equal(frame.triggerCount, (scheduled - 1495) >>> 0, 'trigger = scheduled count − TX start delay (125 kHz)');
   assert.match(out, /SX1301 concentrator stopped/);
 });
