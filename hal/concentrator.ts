@@ -30,6 +30,8 @@ export interface Concentrator {
   send(packet: TxPacket): Promise<SendResult>;
   /** Current state of the transmitter. */
   txStatus(): Promise<TxStatus>;
+  /** Cancels a scheduled frame or stops one being emitted (SX1301: lgw_abort_tx); optional. */
+  abortTx?(): Promise<void>;
   /** Current value of the free-running u32 µs counter. */
   counterUs(): Promise<number>;
   /** Counter value latched at the last PPS edge, or null if no PPS was seen. */

@@ -266,6 +266,24 @@ describe('SX1301 concentrator on the emulated chip: transmit and counters', () =
     }
   });
 
+  test('abortTx cancels a scheduled frame: status free at once, nothing on the air, the next send goes out', async () => {
+    const { chip, conc } = rig();
+    try {
+      await conc.start();
+      assert.deepEqual(await conc.send(downlink({ countUs: (chip.counterUs() + 60_000) >>> 0, payload: Buffer.from('cancelled') })), { ok: true });
+      assert.equal(await conc.txStatus(), 'scheduled');
+      await conc.abortTx!();
+      assert.equal(await conc.txStatus(), 'free');
+      assert.deepEqual(await conc.send(downlink({ countUs: (chip.counterUs() + 100_000) >>> 0, payload: Buffer.from('next') })), { ok: true });
+      await waitFor(() => chip.emissions.length > 0, 2000, 'emission');
+      await sleep(20);
+      assert.deepEqual(chip.emissions.map((e) => e.payload.toString()), ['next']);
+      assert.equal(conc.radioStats().aborted, 1);
+    } finally {
+      await conc.stop();
+    }
+  });
+
   test('stop aborts a scheduled frame: it never goes on the air', async () => {
     const { chip, conc } = rig();
     await conc.start();

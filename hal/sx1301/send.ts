@@ -124,6 +124,11 @@ export function readTimestamp(regs: Sx1301Registers): number {
   return regs.read('TIMESTAMP') >>> 0;
 }
 
+/** `lgw_abort_tx`: clears every trigger, which cancels a scheduled frame and stops one on the air. */
+export function abortSx1301(regs: Sx1301Registers): void {
+  regs.write('TX_TRIG_ALL', 0);
+}
+
 /** `lgw_stop`: a soft reset. */
 export function stopSx1301(regs: Sx1301Registers): void {
   regs.write('SOFT_RESET', 1);

@@ -11,7 +11,7 @@ import type { SpiTransport } from '../sx127x/spi-transport.js';
 import type { BoardConfig, RxPacket, SendResult, TxPacket, TxStatus } from '../types.js';
 import { receiveSx1301, RX_FIFO_DEPTH } from './receive.js';
 import { Sx1301Registers } from './registers.js';
-import { readTimestamp, sendSx1301, stopSx1301, txStatusSx1301 } from './send.js';
+import { abortSx1301, readTimestamp, sendSx1301, stopSx1301, txStatusSx1301 } from './send.js';
 import { startSx1301, type Sx1301Firmware, type Sx1301StartResult } from './start.js';
 
 /** The links, opened at start. */
@@ -42,7 +42,7 @@ export const COUNTER_RESYNC_MS = 1000;
 
 /** SX1301 + SX1257/SX1255 concentrator board. */
 export class Sx1301Concentrator implements Concentrator {
-  readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0 };
+  readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0, aborted: 0 };
   private hw: Sx1301Hardware | null = null;
   private regs: Sx1301Registers | null = null;
   private cal: Sx1301StartResult | null = null;
@@ -121,6 +121,13 @@ export class Sx1301Concentrator implements Concentrator {
     if (r) return refuse(r.error, r.detail);
     this.counters.sent++;
     return { ok: true };
+  }
+
+  /** Cancels whatever the transmitter holds: TX_TRIG_ALL = 0, as libloragw's lgw_abort_tx. */
+  async abortTx(): Promise<void> {
+    if (!this.regs) return;
+    abortSx1301(this.regs);
+    this.counters.aborted++;
   }
 
   async txStatus(): Promise<TxStatus> {
