@@ -84,9 +84,12 @@ export class Forwarder extends EventEmitter {
     this.downstream.start();
     this.statTimer = setInterval(() => this.report(), g.statIntervalS * 1000);
     this.log.info(
-      { gatewayId: g.gatewayId, server: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, radio: g.radio },
+      { gatewayId: g.gatewayId, gatewayIdFrom: g.gatewayIdFrom, server: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, radio: g.radio },
       'forwarder started',
     );
+    if (g.gatewayId === 'aa555a0000000000') {
+      this.log.warn({ gatewayId: g.gatewayId }, 'gateway_ID is Semtech\'s example ID, shared by many gateways: set "auto" or your own EUI');
+    }
   }
 
   /** Stops the loops and the radio. Safe to call twice. */

@@ -48,7 +48,7 @@ describe('pktfwd CLI', () => {
     const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF)]);
     assert.equal(r.status, 0, r.stderr);
     const merged = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
-    assert.equal(merged.gateway_conf?.gateway_ID, 'AA555A0000000000');
+    assert.equal(merged.gateway_conf?.gateway_ID, 'auto');
     assert.doesNotMatch(r.stderr, /warning/);
   });
 

@@ -59,13 +59,12 @@ describe('syntax errors', () => {
 const cases: [string, string, string][] = [
   // required sections
   ['SX1301_conf absent', variant((d) => delete d.SX1301_conf), 'global_conf.json: SX1301_conf: expected an object (the radios and channel plan), got nothing'],
-  ['gateway_conf absent (gateway_ID is required)', variant((d) => delete d.gateway_conf), 'global_conf.json: gateway_conf.gateway_ID: expected 16 hex digits, got nothing'],
   ['gateway_conf not an object', variant((d) => ((d as Obj).gateway_conf = 'x')), 'global_conf.json: gateway_conf: expected an object, got "x"'],
   ['SX127x_conf not an object', variant((d) => ((d as Obj).SX127x_conf = [1])), 'global_conf.json: SX127x_conf: expected an object, got an array'],
   // gateway_conf
-  ['gateway_ID too short', gw({ gateway_ID: 'AA555A000000000' }), 'global_conf.json: gateway_conf.gateway_ID: expected 16 hex digits, got "AA555A000000000"'],
-  ['gateway_ID not hex', gw({ gateway_ID: 'AA555A000000000G' }), 'global_conf.json: gateway_conf.gateway_ID: expected 16 hex digits, got "AA555A000000000G"'],
-  ['gateway_ID a number', gw({ gateway_ID: 1234 }), 'global_conf.json: gateway_conf.gateway_ID: expected 16 hex digits, got 1234'],
+  ['gateway_ID too short', gw({ gateway_ID: 'AA555A000000000' }), 'global_conf.json: gateway_conf.gateway_ID: expected 16 hex digits or "auto", got "AA555A000000000"'],
+  ['gateway_ID not hex', gw({ gateway_ID: 'AA555A000000000G' }), 'global_conf.json: gateway_conf.gateway_ID: expected 16 hex digits or "auto", got "AA555A000000000G"'],
+  ['gateway_ID a number', gw({ gateway_ID: 1234 }), 'global_conf.json: gateway_conf.gateway_ID: expected 16 hex digits or "auto", got 1234'],
   ['server_address empty', gw({ server_address: '' }), 'global_conf.json: gateway_conf.server_address: expected a host name or IP address (1..255 characters), got ""'],
   ['server_address with a space', gw({ server_address: 'ns example' }), 'global_conf.json: gateway_conf.server_address: expected a host name or IP address (1..255 characters), got "ns example"'],
   ['server_address too long', gw({ server_address: 'a'.repeat(256) }), `global_conf.json: gateway_conf.server_address: expected a host name or IP address (1..255 characters), got "${'a'.repeat(60)}…"`],

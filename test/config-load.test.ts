@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, GATEWAY_KEYS, loadConfig, parseConfig, SIM_KEYS } from '../src/config/index.js';
+import { autoGatewayId } from '../src/config/gateway-id.js';
 
 /** Tests run from dist/test/, the sources two levels up. */
 const SHIPPED = fileURLToPath(new URL('../../global_conf.json', import.meta.url));
@@ -38,9 +39,34 @@ function throwsConfig(fn: () => unknown, re: RegExp): ConfigError {
   return caught;
 }
 
+/** A Pi whose default route is on eth0 (wlan0 also up). */
+const PI_MACS = {
+  interfaces: () => ({ wlan0: 'b8:27:eb:aa:bb:cc', eth0: 'b8:27:eb:12:34:56', docker0: '02:42:00:00:00:01' }),
+  routeTable: () => 'Iface\tDestination\tGateway\tFlags\neth0\t00000000\t0101A8C0\t0003\neth0\t0001A8C0\t00000000\t0001\n',
+};
+
+describe('gateway_ID "auto"', () => {
+  test('the default-route interface, else eth0, else wlan0, else the first by name; loopback and zero MACs never', () => {
+    const src = (ifs: Record<string, string>, route: string | null = null) => ({ interfaces: () => ifs, routeTable: () => route });
+    assert.deepEqual(autoGatewayId(PI_MACS), { id: 'b827ebfffe123456', iface: 'eth0', mac: 'b8:27:eb:12:34:56' });
+    const wifiRoute = 'Iface\tDestination\nwlan0\t00000000\n';
+    assert.equal(autoGatewayId(src(PI_MACS.interfaces(), wifiRoute))!.iface, 'wlan0');
+    assert.equal(autoGatewayId(src({ wlan0: 'DC:A6:32:01:02:03', usb0: '02:00:00:00:00:09' }))!.id, 'dca632fffe010203');
+    assert.equal(autoGatewayId(src({ usb1: '02:00:00:00:00:0a', enx0: '02:00:00:00:00:0b' }))!.iface, 'enx0');
+    assert.equal(autoGatewayId(src({ lo: '00:00:00:00:00:00', eth0: '00:00:00:00:00:00' })), null);
+  });
+
+  test('absent means auto; the ID and where it came from are in the config', () => {
+    const d = shipped();
+    delete d.gateway_conf!.gateway_ID;
+    const g = parseConfig([{ name: 'g.json', json: JSON.stringify(d) }], {}, { macs: PI_MACS }).config.gateway;
+    assert.deepEqual([g.gatewayId, g.gatewayIdFrom], ['b827ebfffe123456', 'auto: eth0 b8:27:eb:12:34:56']);
+  });
+});
+
 describe('shipped global_conf.json', () => {
   test('loads without warnings and maps to the EU868 BoardConfig', () => {
-    const loaded = loadConfig({ globalPath: SHIPPED });
+    const loaded = loadConfig({ globalPath: SHIPPED, macs: PI_MACS });
     assert.deepEqual(loaded.warnings, []);
     assert.deepEqual(loaded.files, [SHIPPED]);
     const { board, gateway, sim, sx127x } = loaded.config;
@@ -63,8 +89,9 @@ describe('shipped global_conf.json', () => {
       clockSource: 1,
       antennaGainDbi: 0,
     });
-    assert.equal(gateway.gatewayId, 'aa555a0000000000');
-    assert.deepEqual([...gateway.gatewayEui], [0xaa, 0x55, 0x5a, 0, 0, 0, 0, 0]);
+    assert.equal(gateway.gatewayId, 'b827ebfffe123456', 'gateway_ID "auto": the default-route interface\'s MAC with FFFE inserted');
+    assert.equal(gateway.gatewayIdFrom, 'auto: eth0 b8:27:eb:12:34:56');
+    assert.deepEqual([...gateway.gatewayEui], [0xb8, 0x27, 0xeb, 0xff, 0xfe, 0x12, 0x34, 0x56]);
     assert.deepEqual(
       [gateway.serverAddress, gateway.servPortUp, gateway.servPortDown, gateway.keepaliveIntervalS, gateway.statIntervalS, gateway.pushTimeoutMs],
       ['localhost', 1700, 1700, 10, 30, 100],
@@ -103,6 +130,7 @@ describe('defaults', () => {
       { ...g, gatewayEui: [...g.gatewayEui] },
       {
         gatewayId: '0102030405060708',
+        gatewayIdFrom: 'configured',
         gatewayEui: [1, 2, 3, 4, 5, 6, 7, 8],
         serverAddress: '127.0.0.1',
         servPortUp: 1780,
@@ -323,7 +351,8 @@ describe('global + local files', () => {
     const g2 = shipped();
     delete g2.gateway_conf!.gateway_ID;
     write(dir, 'global_conf.json', g2);
-    const absent = throwsConfig(() => loadConfig({ globalPath: global }), /gateway_conf\.gateway_ID: expected 16 hex digits, got nothing$/);
+    const noMac = { interfaces: () => ({}), routeTable: () => null };
+    const absent = throwsConfig(() => loadConfig({ globalPath: global, macs: noMac }), /gateway_conf\.gateway_ID: expected 16 hex digits, since "auto" found no network interface with a MAC address, got "auto"$/);
     assert.equal(absent.file, global);
   });
 });
@@ -357,7 +386,7 @@ describe('overrides', () => {
 
   test('are validated like the keys, and errors name the CLI option', () => {
     const p = (o: object) => () => parseConfig([{ name: 'global_conf.json', json: json() }], o);
-    throwsConfig(p({ gatewayId: '12' }), /^--gateway-id: gateway_conf\.gateway_ID: expected 16 hex digits, got "12"$/);
+    throwsConfig(p({ gatewayId: '12' }), /^--gateway-id: gateway_conf\.gateway_ID: expected 16 hex digits or "auto", got "12"$/);
     throwsConfig(p({ portUp: Number.NaN }), /^--port-up: gateway_conf\.serv_port_up: expected an integer 1\.\.65535, got NaN$/);
     throwsConfig(p({ portDown: 0 }), /^--port-down: gateway_conf\.serv_port_down: expected an integer 1\.\.65535, got 0$/);
     throwsConfig(p({ serverAddress: '' }), /^--server: gateway_conf\.server_address: expected a host name or IP address/);
@@ -411,7 +440,7 @@ describe('Semtech file syntax', () => {
   });
 
   test('a UTF-8 byte order mark is ignored', () => {
-    const c = parseConfig([{ name: 'g.json', json: `\uFEFF${JSON.stringify(shipped())}` }]);
-    assert.equal(c.config.gateway.gatewayId, 'aa555a0000000000');
+    const c = parseConfig([{ name: 'g.json', json: `\uFEFF${JSON.stringify(shipped())}` }], {}, { macs: PI_MACS });
+    assert.equal(c.config.gateway.gatewayId, 'b827ebfffe123456');
   });
 });

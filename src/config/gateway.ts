@@ -4,7 +4,8 @@
  * [PF4 lora_pkt_fwd.c, constants.md §2], not the values of its shipped file.
  */
 import { isIP } from 'node:net';
-import type { GatewayConf, RadioKind, SimConf } from './schema.js';
+import { autoGatewayId, systemMacSource, type MacSource } from './gateway-id.js';
+import type { ApiConf, GatewayConf, RadioKind, SimConf } from './schema.js';
 import { bool, INVALID, int, nullable, num, oneOf, str, type KeyTable, type Rule, type Section } from './section.js';
 
 const U32_MAX = 0xffffffff;
@@ -43,7 +44,7 @@ const altitude: Rule<number> = {
 };
 
 /** Every `gateway_conf` key but gateway_ID (which has no default). */
-export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui'>> = {
+export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui' | 'gatewayIdFrom'>> = {
   serverAddress: { key: 'server_address', rule: hostRule, default: '127.0.0.1', doc: 'network server host or IP [PF4 DEFAULT_SERVER]' },
   servPortUp: { key: 'serv_port_up', rule: port, default: 1780, doc: 'server UDP port for PUSH_DATA [PF4 DEFAULT_PORT_UP]' },
   servPortDown: { key: 'serv_port_down', rule: port, default: 1782, doc: 'server UDP port for PULL_DATA [PF4 DEFAULT_PORT_DW]' },
@@ -91,11 +92,19 @@ export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui'
 };
 
 /** Reads `gateway_conf`; gateway_ID is required even though PF4 defaults it to 0. */
-export function readGatewayConf(sec: Section): GatewayConf {
-  const gatewayId = sec.require('gateway_ID', gatewayIdRule);
+export function readGatewayConf(sec: Section, macs: MacSource = systemMacSource): GatewayConf {
+  const configured = sec.get('gateway_ID', str('16 hex digits or "auto"', (v) => (v === 'auto' ? v : /^[0-9A-Fa-f]{16}$/.test(v) ? v.toLowerCase() : undefined)), 'auto');
+  let gatewayId = configured;
+  let gatewayIdFrom = 'configured';
+  if (configured === 'auto') {
+    const auto = autoGatewayId(macs);
+    if (!auto) sec.fail('gateway_ID', '16 hex digits, since "auto" found no network interface with a MAC address', 'auto');
+    gatewayId = auto.id;
+    gatewayIdFrom = `auto: ${auto.iface} ${auto.mac}`;
+  }
   const rest = sec.table(GATEWAY_KEYS);
   sec.warnUnknown();
-  return { gatewayId, gatewayEui: Buffer.from(gatewayId, 'hex'), ...rest };
+  return { gatewayId, gatewayIdFrom, gatewayEui: Buffer.from(gatewayId, 'hex'), ...rest };
 }
 
 /** `sim_conf` keys. */
@@ -115,4 +124,24 @@ export function readSimConf(sec: Section): SimConf {
   const sim = sec.table(SIM_KEYS);
   sec.warnUnknown();
   return sim;
+}
+
+/** `api_conf` keys. */
+export const API_KEYS: KeyTable<ApiConf> = {
+  enable: { key: 'enable', rule: bool, default: true, doc: 'serve the local status API, metrics and page' },
+  bindAddress: {
+    key: 'bind_address',
+    rule: str('an IP address', (s) => (isIP(s) !== 0 ? s : undefined)),
+    default: '127.0.0.1',
+    doc: 'address to listen on (loopback by default; 0.0.0.0 exposes it to the network)',
+  },
+  port: { key: 'port', rule: int(0, 65535, 'an integer 0..65535 (0 = any free port)'), default: 1790, doc: 'TCP port of the status API' },
+  packetLogSize: { key: 'packet_log_size', rule: int(1, 100_000), default: 200, doc: 'uplinks and downlinks kept for /api/packets' },
+};
+
+/** Reads `api_conf`. */
+export function readApiConf(sec: Section): ApiConf {
+  const api = sec.table(API_KEYS);
+  sec.warnUnknown();
+  return api;
 }

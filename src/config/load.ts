@@ -15,7 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError, describeValue } from './errors.js';
 import { readSx1301Link } from './sx1301.js';
 import { readSx127xConf, sx127xBoardConfig } from './sx127x.js';
-import { readGatewayConf, readSimConf } from './gateway.js';
+import { readApiConf, readGatewayConf, readSimConf } from './gateway.js';
+import type { MacSource } from './gateway-id.js';
 import { parseJsonDocument } from './json-text.js';
 import { isJsonObject, mergeInto, OriginMap, setPath, type JsonObject } from './merge.js';
 import type { ConfigOverrides, LoadedConfig } from './schema.js';
@@ -39,7 +40,7 @@ const OVERRIDE_KEYS: { readonly [K in keyof Required<ConfigOverrides>]: { path: 
  * overrides, validates. Throws ConfigError naming the document (or CLI
  * option) and dotted key of the first bad value.
  */
-export function parseConfig(docs: { name: string; json: string }[], overrides: ConfigOverrides = {}): LoadedConfig {
+export function parseConfig(docs: { name: string; json: string }[], overrides: ConfigOverrides = {}, env: { macs?: MacSource } = {}): LoadedConfig {
   const first = docs[0];
   if (first === undefined) throw new ConfigError('(no file)', '(document)', 'at least one config document', 'none');
   const origins = new OriginMap(first.name);
@@ -56,11 +57,12 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
 
   const ctx: ParseContext = { origins, warnings: [] };
   const root = new Section(ctx, '', merged);
-  const gateway = readGatewayConf(root.child('gateway_conf'));
+  const gateway = readGatewayConf(root.child('gateway_conf'), env.macs);
   if (!root.has('SX1301_conf')) root.fail('SX1301_conf', 'an object (the radios and channel plan)', undefined);
   const board = readBoardConf(root.child('SX1301_conf'));
   const sx1301 = readSx1301Link(root.child('SX1301_conf'));
   const sim = readSimConf(root.child('sim_conf'));
+  const api = readApiConf(root.child('api_conf'));
   if (gateway.radio === 'sx127x' && !root.has('SX127x_conf')) {
     root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
   }
@@ -72,7 +74,7 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   const effectiveBoard = gateway.radio === 'sx127x' && sx127x ? sx127xBoardConfig(sx127x, board) : board;
 
   return {
-    config: { gateway, board: effectiveBoard, sim, sx127x, sx1301 },
+    config: { gateway, board: effectiveBoard, sim, sx127x, sx1301, api },
     merged,
     files: docs.map((d) => d.name),
     warnings: ctx.warnings,
@@ -84,14 +86,14 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
  * beside `globalPath`, read only if it exists; an explicit `localPath` must
  * exist. Files are named in errors as given (relative paths stay relative).
  */
-export function loadConfig(opts: { globalPath: string; localPath?: string; overrides?: ConfigOverrides }): LoadedConfig {
+export function loadConfig(opts: { globalPath: string; localPath?: string; overrides?: ConfigOverrides; macs?: MacSource }): LoadedConfig {
   const docs = [{ name: opts.globalPath, json: readConfigFile(opts.globalPath, true)! }];
   const localPath = opts.localPath ?? join(dirname(opts.globalPath), LOCAL_CONF_NAME);
   if (resolve(localPath) !== resolve(opts.globalPath)) {
     const json = readConfigFile(localPath, opts.localPath !== undefined);
     if (json !== undefined) docs.push({ name: localPath, json });
   }
-  return parseConfig(docs, opts.overrides);
+  return parseConfig(docs, opts.overrides, { macs: opts.macs });
 }
 
 /** File text, or undefined for an absent optional file; other failures are ConfigErrors. */

@@ -13,6 +13,8 @@ export type RadioKind = 'sim' | 'sx127x' | 'sx1301';
 export interface GatewayConf {
   /** 16 lowercase hex digits. */
   gatewayId: string;
+  /** Where the ID came from: "configured", or "auto: eth0 b8:27:eb:12:34:56". */
+  gatewayIdFrom: string;
   /** The EUI as 8 bytes, most significant first (the wire order of the UDP header). */
   gatewayEui: Buffer;
   serverAddress: string;
@@ -54,8 +56,19 @@ export interface SimConf {
   counterStartUs: number | null;
 }
 
+/** `api_conf`: the local status endpoint (HTTP). */
+export interface ApiConf {
+  enable: boolean;
+  /** Address it listens on; loopback unless configured otherwise. */
+  bindAddress: string;
+  port: number;
+  /** Uplinks and downlinks kept for /api/packets. */
+  packetLogSize: number;
+}
+
 /** Everything the forwarder needs from its config files. */
 export interface ForwarderConfig {
+  api: ApiConf;
   gateway: GatewayConf;
   board: BoardConfig;
   sim: SimConf;
