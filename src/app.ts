@@ -73,6 +73,8 @@ export function checkConfig(args: AppArgs): number {
   const loaded = loadOrExit(args);
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(`${JSON.stringify(loaded.merged, null, 2)}\n`);
+  const g = loaded.config.gateway;
+  process.stderr.write(`gateway ID ${g.gatewayId.toUpperCase()} (${g.gatewayIdFrom})\n`);
   process.stderr.write(`config OK (${loaded.files.join(', ')})\n`);
   return 0;
 }
