@@ -36,6 +36,12 @@ export interface Concentrator {
   counterUs(): Promise<number>;
   /** Counter value latched at the last PPS edge, or null if no PPS was seen. */
   ppsCounterUs(): Promise<number | null>;
+  /**
+   * Optional: `callback` runs when a frame starts on the air, with the counter
+   * value it was due at (null when immediate) and the one it started at, as
+   * far as the driver can tell (the SX1301 emits in hardware and has no hook).
+   */
+  onTxStart?(callback: (e: { targetUs: number | null; startUs: number }) => void): void;
   /** Optional driver figures (timing, faults) included in the forwarder's stats report. */
   radioStats?(): Record<string, unknown>;
 }

@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import { SimConcentrator, createSx1301Concentrator, createSx127xRadio, type Concentrator } from '../hal/index.js';
 import { ConfigError, loadConfig, type ConfigOverrides, type ForwarderConfig, type LoadedConfig } from './config/index.js';
 import { Forwarder } from './forwarder.js';
-import { createLogger, type LogFormat } from './log.js';
+import { createLogger, setLogLevel, type LogFormat } from './log.js';
+import type { LevelWithSilent } from 'pino';
+import { startApiServer, type ApiServer } from './monitor/http-server.js';
+import { startSystemdNotify } from './systemd-notify.js';
 
 /** Exit code for bad configuration (and for radios not built yet). */
 export const EXIT_CONFIG = 2;
@@ -85,7 +88,8 @@ export function checkConfig(args: AppArgs): number {
  */
 export async function runForwarder(args: AppArgs): Promise<number> {
   const loaded = loadOrExit(args);
-  const log = createLogger({ level: (args.logLevel ?? 'info') as 'info', format: args.logFormat });
+  const level = (args.logLevel ?? loaded.config.gateway.logLevel) as LevelWithSilent;
+  const log = createLogger({ level, format: args.logFormat });
   for (const w of loaded.warnings) log.warn({ warning: w }, 'config warning');
   log.info({ files: loaded.files }, 'config loaded');
   const concentrator = makeConcentrator(loaded.config, log);
@@ -99,21 +103,54 @@ export async function runForwarder(args: AppArgs): Promise<number> {
     log.flush();
     return 1;
   }
+  const api = loaded.config.api;
+  let server: ApiServer | null = null;
+  if (api.enable) {
+    try {
+      server = await startApiServer({ forwarder: fwd, bindAddress: api.bindAddress, port: api.port, log: log.child({ module: 'api' }) });
+      log.info({ url: server.url }, 'status API listening');
+    } catch (err) {
+      // Forwarding matters more than the status page: say why and carry on.
+      log.error({ err: (err as Error).message, address: api.bindAddress, port: api.port }, 'status API not started');
+    }
+  }
+  const watchdog = startSystemdNotify(log.child({ module: 'systemd' }));
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string, code: number) => {
       if (stopping) return;
       stopping = true;
       log.info({ why }, 'stopping');
-      void fwd.stop().finally(() => {
-        log.flush();
-        resolve(code);
-      });
+      watchdog.stopping();
+      void Promise.all([fwd.stop(), server?.close()])
+        .catch((err: Error) => log.error({ err: err.message }, 'error while stopping'))
+        .finally(() => {
+          done();
+          watchdog.close();
+          log.info('stopped');
+          log.flush();
+          resolve(code);
+        });
     };
     // kill -USR1 <pid>: report now (closes the current stat interval early).
     const onUsr1 = () => fwd.report();
+    // kill -HUP <pid>: re-read the config files and apply their log level (--log-level, if given, still wins).
+    const onHup = () => {
+      try {
+        const again = loadConfig({ globalPath: args.config, localPath: args.localConfig, overrides: args.overrides });
+        const next = (args.logLevel ?? again.config.gateway.logLevel) as LevelWithSilent;
+        setLogLevel(log, next);
+        log.warn({ level: next }, 'SIGHUP: log level reloaded');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'SIGHUP: config not reloaded, log level unchanged');
+      }
+    };
     process.on('SIGUSR1', onUsr1);
-    fwd.once('autoquit', () => process.off('SIGUSR1', onUsr1));
+    process.on('SIGHUP', onHup);
+    const done = () => {
+      process.off('SIGUSR1', onUsr1);
+      process.off('SIGHUP', onHup);
+    };
     process.once('SIGINT', () => stop('SIGINT', 0));
     process.once('SIGTERM', () => stop('SIGTERM', 0));
     fwd.once('autoquit', () => stop('autoquit', 0));

@@ -56,7 +56,7 @@ await yargs(hideBin(process.argv))
   .option('port-up', { type: 'number', describe: 'server upstream UDP port (overrides serv_port_up)' })
   .option('port-down', { type: 'number', describe: 'server downstream UDP port (overrides serv_port_down)' })
   .option('gateway-id', { type: 'string', describe: 'gateway EUI, 16 hex digits (overrides gateway_ID)' })
-  .option('log-level', { choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' })
+  .option('log-level', { choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'log level (default: gateway_conf.log_level, info)' })
   .option('log-format', { choices: ['json', 'pretty'] as const, describe: 'default: pretty on a terminal, JSON lines otherwise' })
   .command(['run', '$0'], 'run the forwarder', {}, (a) => guarded(() => runForwarder(toArgs(a))))
   .command('check-config', 'print the effective merged config, or the first error (exit 2)', {}, (a) =>

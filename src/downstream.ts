@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { decodePacket, encodePacket, encodeTxAckBody, parsePullRespBody } from './protocol/index.js';
 import type { ServerLink } from './net/server-link.js';
 import { TokenSource } from './net/tokens.js';
+import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
 import type { TxScheduler } from './tx-scheduler.js';
 
@@ -18,6 +19,8 @@ export interface DownstreamOptions {
   /** Called once when autoquit_threshold is reached. */
   onAutoquit: () => void;
   tokens?: TokenSource;
+  /** Told of each PULL_ACK (round trip) for the status API. */
+  monitor?: Monitor;
 }
 
 /**
@@ -38,6 +41,7 @@ export class Downstream {
   private timer: NodeJS.Timeout | null = null;
   private pullToken: number | null = null;
   private pullAcked = false;
+  private pullSentAt = 0;
   /** Consecutive PULL_DATA without a matching PULL_ACK. */
   private unacked = 0;
   private quit = false;
@@ -79,6 +83,7 @@ export class Downstream {
       return;
     }
     this.pullToken = token;
+    this.pullSentAt = performance.now();
     this.pullAcked = false;
     this.unacked++;
     this.o.stats.counters.pullDataSent++;
@@ -98,6 +103,7 @@ export class Downstream {
         this.pullAcked = true;
         this.unacked = 0;
         c.pullAckReceived++;
+        this.o.monitor?.pullAck(performance.now() - this.pullSentAt);
       } else {
         c.pullAckIgnored++;
         this.log.debug({ token: p.token, expected: this.pullToken, duplicate: p.token === this.pullToken }, 'PULL_ACK ignored');

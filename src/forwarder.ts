@@ -5,6 +5,10 @@ import type { ForwarderConfig } from './config/index.js';
 import { Downstream } from './downstream.js';
 import { ServerLink, type LookupFn } from './net/server-link.js';
 import { encodeStat, makeStat } from './protocol/index.js';
+import { Monitor } from './monitor/monitor.js';
+import { VERSION } from './version.js';
+import type { CounterSet } from './stats.js';
+import type { TxAckError } from './protocol/index.js';
 import { ForwarderStats, type StatsReport } from './stats.js';
 import { TxScheduler } from './tx-scheduler.js';
 import { Upstream } from './upstream.js';
@@ -32,6 +36,12 @@ export class Forwarder extends EventEmitter {
   readonly upstream: Upstream;
   readonly downstream: Downstream;
   readonly scheduler: TxScheduler;
+  readonly monitor: Monitor;
+  /** Wall-clock ms at start(), null before. */
+  startedAtMs: number | null = null;
+  /** The last closed stat interval. */
+  lastReport: StatsReport | null = null;
+  private radioUp = false;
   private statTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   private started = false;
@@ -40,6 +50,13 @@ export class Forwarder extends EventEmitter {
     super();
     const g = o.config.gateway;
     this.log = o.log;
+    this.monitor = new Monitor({
+      capacity: o.config.api?.packetLogSize ?? 200,
+      stats: this.stats,
+      server: () => `${g.serverAddress}:${g.servPortUp}`,
+      queueDepth: () => this.scheduler.jit.size,
+      wallClockMs: o.wallClockMs,
+    });
     this.link = new ServerLink({
       host: g.serverAddress,
       portUp: g.servPortUp,
@@ -55,12 +72,14 @@ export class Forwarder extends EventEmitter {
       pushTimeoutMs: g.pushTimeoutMs,
       stats: this.stats,
       log: o.log.child({ module: 'upstream' }),
+      monitor: this.monitor,
     });
     this.scheduler = new TxScheduler({
       concentrator: o.concentrator,
       board: o.config.board,
       stats: this.stats,
       log: o.log.child({ module: 'jit' }),
+      monitor: this.monitor,
     });
     this.downstream = new Downstream({
       link: this.link,
@@ -71,7 +90,9 @@ export class Forwarder extends EventEmitter {
       stats: this.stats,
       log: o.log.child({ module: 'downstream' }),
       onAutoquit: () => this.emit('autoquit'),
+      monitor: this.monitor,
     });
+    o.concentrator.onTxStart?.((e) => this.monitor.txStart(e));
   }
 
   /** Starts the radio, then the network loops. Rejects if the radio cannot start. */
@@ -79,6 +100,8 @@ export class Forwarder extends EventEmitter {
     const g = this.o.config.gateway;
     await this.o.concentrator.start();
     this.started = true;
+    this.radioUp = true;
+    this.startedAtMs = this.o.wallClockMs?.() ?? Date.now();
     await this.link.start();
     this.upstream.start();
     this.downstream.start();
@@ -102,6 +125,7 @@ export class Forwarder extends EventEmitter {
     this.link.stop();
     if (this.started) {
       this.started = false;
+      this.radioUp = false;
       await this.o.concentrator.stop();
       this.log.info('forwarder stopped');
     }
@@ -153,7 +177,65 @@ export class Forwarder extends EventEmitter {
       },
       'stats report',
     );
+    this.lastReport = r;
     this.emit('report', r);
     return r;
   }
+
+  /**
+   * What the gateway is doing, for `GET /api/status` and `pktfwd status`.
+   * The server counts as answering when a PULL_ACK came within three
+   * keepalive intervals (at least 30 s), or a PUSH_ACK within three stat
+   * intervals.
+   */
+  status(): ForwarderStatus {
+    const g = this.o.config.gateway;
+    const now = this.o.wallClockMs?.() ?? Date.now();
+    const age = (ms: number | null) => (ms === null ? null : Math.max(0, (now - ms) / 1000));
+    const m = this.monitor;
+    const pullAge = age(m.lastPullAckMs);
+    const pushAge = age(m.lastPushAckMs);
+    const answering = (pullAge !== null && pullAge <= Math.max(3 * g.keepaliveIntervalS, 30)) || (pushAge !== null && pushAge <= Math.max(3 * g.statIntervalS, 30));
+    const radioStats = this.o.concentrator.radioStats?.() ?? {};
+    const state = typeof radioStats.state === 'string' ? radioStats.state : this.radioUp ? 'running' : 'stopped';
+    const r = this.lastReport;
+    return {
+      version: VERSION,
+      startedAt: this.startedAtMs === null ? null : new Date(this.startedAtMs).toISOString(),
+      uptimeS: this.startedAtMs === null ? 0 : Math.round((now - this.startedAtMs) / 1000),
+      gatewayId: g.gatewayId.toUpperCase(),
+      gatewayIdFrom: g.gatewayIdFrom,
+      radio: { type: g.radio, state, up: this.radioUp && state !== 'down' && state !== 'off', stats: radioStats },
+      servers: [
+        {
+          host: g.serverAddress, address: this.link.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, answering,
+          lastPushAckAgeS: pushAge, lastPullAckAgeS: pullAge, lastPushRttMs: m.lastPushRttMs, lastPullRttMs: m.lastPullRttMs,
+          pushAckPercent: r?.ackrPercent ?? null, pullAckPercent: r?.pullAckPercent ?? null,
+        },
+      ],
+      time: { gps: g.fakeGps ? 'fake coordinates' : g.gpsTtyPath ? 'configured, not yet read' : 'disabled', reference: null },
+      counters: { total: { ...this.stats.counters }, lastInterval: r ? r.interval : null, statIntervalS: g.statIntervalS, rejected: { ...this.stats.rejected } },
+      beacons: { sent: 0 },
+      queue: { depth: this.scheduler.jit.size },
+    };
+  }
+}
+
+/** `GET /api/status`. */
+export interface ForwarderStatus {
+  version: string;
+  startedAt: string | null;
+  uptimeS: number;
+  gatewayId: string;
+  gatewayIdFrom: string;
+  radio: { type: string; state: string; up: boolean; stats: Record<string, unknown> };
+  servers: {
+    host: string; address: string | null; portUp: number; portDown: number; answering: boolean;
+    lastPushAckAgeS: number | null; lastPullAckAgeS: number | null; lastPushRttMs: number | null; lastPullRttMs: number | null;
+    pushAckPercent: number | null; pullAckPercent: number | null;
+  }[];
+  time: { gps: string; reference: null };
+  counters: { total: CounterSet; lastInterval: CounterSet | null; statIntervalS: number; rejected: Record<TxAckError, number> };
+  beacons: { sent: number };
+  queue: { depth: number };
 }

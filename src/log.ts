@@ -13,8 +13,34 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+/** Every logger made by {@link createLogger} and its descendants, so a level change reaches them all. */
+const family = new WeakMap<Logger, Set<WeakRef<Logger>>>();
+
+/**
+ * Sets the level of `root` and of every child derived from it (pino copies
+ * the level into a child when it is made, so setting the root alone would
+ * leave the modules' loggers where they were). Used by SIGHUP.
+ */
+export function setLogLevel(root: Logger, level: LevelWithSilent): void {
+  root.level = level;
+  for (const ref of family.get(root) ?? []) {
+    const child = ref.deref();
+    if (child) child.level = level;
+  }
+}
+
 /** Builds the process logger; modules derive `log.child({ module })` from it. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
+  const members = new Set<WeakRef<Logger>>();
+  const onChild = (child: Logger) => {
+    members.add(new WeakRef(child));
+  };
+  const root = makeLogger(opts, onChild);
+  family.set(root, members);
+  return root;
+}
+
+function makeLogger(opts: LoggerOptions, onChild: (child: Logger) => void): Logger {
   const format = opts.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const level = opts.level ?? 'info';
   if (format === 'pretty') {
@@ -26,8 +52,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       destination: opts.destination ?? 1,
       sync: true,
     });
-    return pino({ level, base: undefined }, stream);
+    return pino({ level, base: undefined, onChild }, stream);
   }
-  if (opts.destination) return pino({ level, base: undefined }, opts.destination);
-  return pino({ level, base: undefined }, pino.destination({ dest: 1, sync: false }));
+  if (opts.destination) return pino({ level, base: undefined, onChild }, opts.destination);
+  return pino({ level, base: undefined, onChild }, pino.destination({ dest: 1, sync: false }));
 }

@@ -4,6 +4,7 @@ import { timeOnAirUs } from '../hal/index.js';
 import { JitQueue, type JitClass } from './jit/index.js';
 import type { TxRequest } from './protocol/index.js';
 import type { TxAckError } from './protocol/tx-ack-error.js';
+import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
 import { choosePower } from './tx-power.js';
 
@@ -18,6 +19,8 @@ export interface TxSchedulerOptions {
   log: Logger;
   /** True once a valid GPS time reference exists (the GPS issue); until then tmms is GPS_UNLOCKED. */
   gpsLocked?: () => boolean;
+  /** Keeps each request and its fate for the status API. */
+  monitor?: Monitor;
 }
 
 /**
@@ -45,6 +48,7 @@ export class TxScheduler {
   async schedule(req: TxRequest, token: number): Promise<TxAckError | null> {
     const reject = (error: TxAckError, reason: string): TxAckError => {
       this.o.stats.recordRejection(error);
+      this.o.monitor?.downlink(req, token, error, null);
       this.log.warn({ token, error, reason }, 'downlink rejected');
       return error;
     };
@@ -92,6 +96,7 @@ export class TxScheduler {
     const r = this.jit.enqueue(now, { cls, countUs: packet.countUs, timeOnAirUs: toa, item: packet });
     if (!r.ok) return reject(r.error, r.reason);
     packet.countUs = r.countUs;
+    this.o.monitor?.downlink(req, token, null, r.countUs);
     this.log.info(
       { token, class: cls, countUs: r.countUs, inUs: (r.countUs - now) | 0, freqHz: packet.freqHz, powerDbm: packet.powerDbm, size: packet.payload.length, toaUs: toa },
       'downlink scheduled',
@@ -132,6 +137,7 @@ export class TxScheduler {
     const c = this.o.stats.counters;
     for (const e of expired) {
       c.txExpired++;
+      this.o.monitor?.handOver(e.countUs, 'expired');
       this.log.warn({ countUs: e.countUs, lateUs: (now - e.countUs) | 0 }, 'downlink dropped: its time passed before hand-over');
     }
     for (const e of due) await this.handOver(e.item);
@@ -145,13 +151,16 @@ export class TxScheduler {
       if (r.ok) {
         c.txSent++;
         c.txBytes += p.payload.length;
+        this.o.monitor?.handOver(p.countUs, 'sent');
         this.log.debug({ countUs: p.countUs, freqHz: p.freqHz }, 'downlink handed to concentrator');
       } else {
         c.txFailed++;
+        this.o.monitor?.handOver(p.countUs, 'refused');
         this.log.warn({ countUs: p.countUs, error: r.error, detail: r.detail }, 'concentrator refused downlink');
       }
     } catch (err) {
       c.txFailed++;
+      this.o.monitor?.handOver(p.countUs, 'failed');
       this.log.error({ countUs: p.countUs, err: (err as Error).message, code: (err as { code?: string }).code }, 'downlink hand-over failed');
     }
   }

@@ -4,6 +4,7 @@ import { u32 } from '../hal/index.js';
 import { decodePacket, encodePacket, encodeRxpk, planPushDataBodies, rxPacketToRxpk } from './protocol/index.js';
 import type { ServerLink } from './net/server-link.js';
 import { TokenSource } from './net/tokens.js';
+import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
 
 /** Packets fetched from the concentrator per poll [PF4 NB_PKT_MAX]. */
@@ -31,6 +32,8 @@ export interface UpstreamOptions {
   stats: ForwarderStats;
   log: Logger;
   tokens?: TokenSource;
+  /** Keeps each uplink for the status API. */
+  monitor?: Monitor;
 }
 
 /**
@@ -132,6 +135,7 @@ export class Upstream {
       if (ok) out.push(p);
       else {
         c.rxFiltered++;
+        this.o.monitor?.uplink(p, 'filtered');
         this.log.debug({ tmst: p.countUs, crc: p.crcStatus }, 'uplink not forwarded (forward_crc rule)');
       }
     }
@@ -150,14 +154,20 @@ export class Upstream {
     const now = await this.o.concentrator.counterUs();
     this.expireAcks();
     let sentPackets = 0;
+    let at = 0;
+    const monitor = this.o.monitor;
     for (const { body, rxpkCount, hasStat } of bodies) {
       const token = this.freshToken();
       const dgram = encodePacket({ type: 'PUSH_DATA', token, gatewayEui: this.o.gatewayEui, body: Buffer.from(body) });
+      const these = packets.slice(at, at + rxpkCount);
+      at += rxpkCount;
       if (!this.o.link.sendUp(dgram)) {
         c.rxLost += rxpkCount;
+        for (const p of these) monitor?.uplink(p, 'lost');
         this.log.warn({ packets: rxpkCount, stat: hasStat }, 'PUSH_DATA dropped: server address not resolved');
         continue;
       }
+      for (const p of these) monitor?.uplink(p, 'forwarded');
       this.pending.set(token, performance.now());
       c.pushDataSent++;
       c.pushDataBytes += dgram.length;
@@ -169,6 +179,7 @@ export class Upstream {
       for (const p of packets) {
         c.rxPayloadBytes += p.payload.length;
         this.o.stats.recordUplinkLatency(u32(now - p.countUs));
+        monitor?.uplinkLatencyUs(u32(now - p.countUs));
       }
       this.log.debug({ packets: sentPackets, datagrams: bodies.length }, 'PUSH_DATA sent');
     }
@@ -205,6 +216,8 @@ export class Upstream {
     }
     this.pending.delete(r.packet.token);
     c.pushAckReceived++;
-    this.log.debug({ token: r.packet.token, rttMs: +(performance.now() - sent).toFixed(2) }, 'PUSH_ACK received');
+    const rttMs = performance.now() - sent;
+    this.o.monitor?.pushAck(rttMs);
+    this.log.debug({ token: r.packet.token, rttMs: +rttMs.toFixed(2) }, 'PUSH_ACK received');
   }
 }

@@ -156,6 +156,7 @@ describe('defaults', () => {
         beaconPowerDbm: 14,
         beaconInfodesc: 0,
         radio: 'sim',
+        logLevel: 'info',
       },
     );
     for (const spec of Object.values(GATEWAY_KEYS)) assert.ok(spec.doc.length > 0, `${spec.key} has a doc line`);

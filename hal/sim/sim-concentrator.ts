@@ -67,6 +67,7 @@ export class SimConcentrator implements Concentrator {
   private readonly fifo: RxPacket[] = [];
   private fifoHead = 0;
   private readonly listeners = new AirListeners();
+  private readonly txStartCallbacks: ((e: { targetUs: number | null; startUs: number }) => void)[] = [];
   private readonly callbacks: (() => void)[] = [];
   private signalPending = false;
   private tx: Scheduled | null = null;
@@ -215,12 +216,18 @@ export class SimConcentrator implements Concentrator {
     return 'free';
   }
 
+  onTxStart(callback: (e: { targetUs: number | null; startUs: number }) => void): void {
+    this.txStartCallbacks.push(callback);
+  }
+
   private onEmitted(r: TxWorkerReport): void {
     if (r.type === 'started') {
       if (!r.priorityRaised) this.log.info('sim TX thread runs at normal priority (no CAP_SYS_NICE): emission timing is less precise on a busy host');
       return;
     }
     this.counters.emitted++;
+    const targetUs = this.tx && this.tx.id === r.id ? this.tx.targetUs : null;
+    for (const cb of this.txStartCallbacks) cb({ targetUs, startUs: r.countUs });
     // Sent from the air socket to whoever listens now (a late subscriber hears it too).
     this.listeners.sendAll(this.sock, r.text);
     this.log.debug({ countUs: r.countUs, id: r.id }, 'emission started');

@@ -62,6 +62,11 @@ const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class Sx127xConcentrator extends Sx127xRadioCore implements Concentrator {
   private job: TxJob | null = null;
   private freeWaiters: Array<() => void> = [];
+  private readonly txStartCallbacks: ((e: { targetUs: number | null; startUs: number }) => void)[] = [];
+
+  onTxStart(callback: (e: { targetUs: number | null; startUs: number }) => void): void {
+    this.txStartCallbacks.push(callback);
+  }
 
   /** Target counter value of the frame being transmitted (null: immediate or none). For the emulated air. */
   get currentTxTarget(): number | null {
@@ -270,6 +275,12 @@ export class Sx127xConcentrator extends Sx127xRadioCore implements Concentrator 
         { lateUs: Math.round(err), targetUs: job.targetCount, preparedAheadUs: ahead(job.preparedMono), wokeAheadUs: ahead(job.wokeMono), fireEnteredAheadUs: ahead(job.spinFromMono), spinEndedAheadUs: ahead(at) },
         'downlink started late',
       );
+    }
+    if (this.txStartCallbacks.length > 0) {
+      const e = { targetUs: job.targetCount, startUs: u32(this.counterAt(after)) };
+      setImmediate(() => {
+        for (const cb of this.txStartCallbacks) cb(e);
+      });
     }
   }
 

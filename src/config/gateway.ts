@@ -89,6 +89,12 @@ export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui'
     default: 'sim',
     doc: 'radio driven by the forwarder (our extension)',
   },
+  logLevel: {
+    key: 'log_level',
+    rule: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    default: 'info',
+    doc: 'log level; --log-level overrides it; SIGHUP re-reads it',
+  },
 };
 
 /** Reads `gateway_conf`; gateway_ID is required even though PF4 defaults it to 0. */

@@ -45,6 +45,8 @@ export interface GatewayConf {
   beaconPowerDbm: number;
   beaconInfodesc: number;
   radio: RadioKind;
+  /** Log level (our extension; `--log-level` overrides it; SIGHUP re-reads it). */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
 /** `sim_conf`: the simulated concentrator's virtual air. */

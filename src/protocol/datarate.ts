@@ -76,3 +76,8 @@ export function parseRadio(modu: unknown, datr: unknown, codr: unknown, codrAlia
   if (modu === undefined || modu === null) return { ok: false, reason: 'modu missing' };
   return { ok: false, reason: `modu ${show(modu)} is not "LORA" or "FSK"` };
 }
+
+/** The rxpk/txpk `datr` of a radio setting: "SF7BW125" for LoRa, the bit rate for FSK. */
+export function datrOf(r: RadioParams): string | number {
+  return r.modulation === 'LORA' ? formatLoraDatr(r.spreadingFactor, r.bandwidthHz) : r.datarateBps;
+}

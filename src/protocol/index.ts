@@ -46,3 +46,4 @@ export {
 export { decodeTxAckBody, encodeTxAckBody, type DecodeTxAckResult } from './tx-ack.js';
 export { TX_ACK_ERRORS, type TxAckError } from './tx-ack-error.js';
 export { decodeBase64Strict, formatFixed, formatFreqMhz } from './wire-format.js';
+export { datrOf } from './datarate.js';

@@ -1,0 +1,247 @@
+/**
+ * What the gateway did, kept for its owner: the last uplinks and downlinks
+ * (a ring buffer), packets per minute per channel for the last hour, the
+ * time of the last PUSH_ACK / PULL_ACK, and Prometheus metrics (prom-client,
+ * on a registry of its own). The loops call the record methods; the HTTP
+ * endpoint (http-server.ts) reads them.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RxPacket } from '../../hal/index.js';
+import { datrOf } from '../protocol/index.js';
+import type { TxRequest } from '../protocol/txpk.js';
+import type { TxAckError } from '../protocol/tx-ack-error.js';
+import { TX_ACK_ERRORS } from '../protocol/tx-ack-error.js';
+import type { CounterSet, ForwarderStats } from '../stats.js';
+import { decodeLorawanHeader, type LorawanHeader } from './lorawan.js';
+
+/** Fields both directions share. */
+interface RecordBase extends Partial<LorawanHeader> {
+  /** Sequence number, from 1; `?since=` pages on it. */
+  id: number;
+  /** Wall-clock time, ms since the epoch, and as ISO 8601. */
+  timeMs: number;
+  time: string;
+  /** MHz, as on the wire. */
+  freq: number;
+  /** "SF7BW125" or FSK bit rate. */
+  datr: string | number;
+  size: number;
+}
+
+/** An uplink as fetched from the radio. */
+export interface UplinkRecord extends RecordBase {
+  dir: 'up';
+  tmst: number;
+  chan: number;
+  rfch: number;
+  rssi: number;
+  lsnr: number | null;
+  crc: 'ok' | 'bad' | 'none';
+  /** forwarded: in a PUSH_DATA; filtered: a forward_crc_* rule; lost: the server address was not resolved. */
+  outcome: 'forwarded' | 'filtered' | 'lost';
+}
+
+/** A downlink request and what became of it. */
+export interface DownlinkRecord extends RecordBase {
+  dir: 'down';
+  token: number;
+  class: 'A' | 'B' | 'C';
+  powe: number | null;
+  /** The TX_ACK sent: "OK" or the error code. */
+  txAck: 'OK' | TxAckError;
+  /** Counter value it was scheduled at (null when rejected before scheduling). */
+  countUs: number | null;
+  /** rejected (TX_ACK error), queued, sent (handed to the radio), refused/failed at hand-over, expired in the queue. */
+  outcome: 'rejected' | 'queued' | 'sent' | 'refused' | 'failed' | 'expired';
+  /** Start − target as the driver measured it, µs (null: not known for this radio, or not yet emitted). */
+  timingErrorUs: number | null;
+}
+
+export type PacketRecord = UplinkRecord | DownlinkRecord;
+
+/** Minutes of per-channel counts kept. */
+export const CHANNEL_MINUTES = 60;
+
+const freqLabel = (mhz: number) => mhz.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
+
+/** Records and metrics of one forwarder. */
+export class Monitor {
+  readonly registry = new Registry();
+  private readonly ring: PacketRecord[];
+  private next = 0;
+  private seq = 0;
+  /** minute index (ms / 60000) → channel label → [up, down]. */
+  private readonly minutes = new Map<number, Map<string, [number, number]>>();
+  private readonly pending = new Map<number, DownlinkRecord>();
+  lastPushAckMs: number | null = null;
+  lastPullAckMs: number | null = null;
+  lastPushRttMs: number | null = null;
+  lastPullRttMs: number | null = null;
+  private readonly rssi: Histogram<'freq_mhz'>;
+  private readonly snr: Histogram<'freq_mhz'>;
+  private readonly uplinkLatency: Histogram;
+  private readonly timingError: Histogram;
+  private readonly ackRtt: Histogram<'server' | 'kind'>;
+
+  constructor(
+    private readonly o: {
+      capacity: number;
+      stats: ForwarderStats;
+      server: () => string;
+      queueDepth: () => number;
+      wallClockMs?: () => number;
+    },
+  ) {
+    this.ring = new Array<PacketRecord>(Math.max(1, o.capacity));
+    const registers = [this.registry];
+    this.rssi = new Histogram({ name: 'pktfwd_uplink_rssi_dbm', help: 'RSSI of received frames, dBm, per channel', labelNames: ['freq_mhz'], buckets: [-130, -120, -115, -110, -105, -100, -95, -90, -80, -70, -60, -40, -20], registers });
+    this.snr = new Histogram({ name: 'pktfwd_uplink_snr_db', help: 'LoRa SNR of received frames, dB, per channel', labelNames: ['freq_mhz'], buckets: [-20, -15, -10, -7.5, -5, -2.5, 0, 2.5, 5, 7.5, 10, 15], registers });
+    this.uplinkLatency = new Histogram({ name: 'pktfwd_uplink_latency_seconds', help: 'Receive stamp to PUSH_DATA sent', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1], registers });
+    this.timingError = new Histogram({ name: 'pktfwd_downlink_timing_error_seconds', help: 'Downlink start minus its target, as the radio driver measured it', buckets: [-0.001, 0, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05], registers });
+    this.ackRtt = new Histogram({ name: 'pktfwd_ack_rtt_seconds', help: 'PUSH_DATA→PUSH_ACK and PULL_DATA→PULL_ACK round trip, per server', labelNames: ['server', 'kind'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers });
+    const counters = o.stats.counters;
+    for (const key of Object.keys(counters) as (keyof CounterSet)[]) {
+      new Counter({
+        name: `pktfwd_${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`,
+        help: `Forwarder counter ${key} since start`,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(counters[key]);
+        },
+      });
+    }
+    const rejected = o.stats.rejected;
+    new Counter({
+      name: 'pktfwd_tx_rejected_total', help: 'Downlinks answered with a TX_ACK error, per code', labelNames: ['reason'], registers,
+      collect() {
+        this.reset();
+        for (const e of TX_ACK_ERRORS) this.inc({ reason: e }, rejected[e]);
+      },
+    });
+    const self = this;
+    new Gauge({
+      name: 'pktfwd_server_last_ack_age_seconds', help: 'Seconds since the last PUSH_ACK / PULL_ACK from the server (absent: none yet)', labelNames: ['server', 'kind'], registers,
+      collect() {
+        this.reset();
+        const now = self.now();
+        if (self.lastPushAckMs !== null) this.set({ server: o.server(), kind: 'push' }, (now - self.lastPushAckMs) / 1000);
+        if (self.lastPullAckMs !== null) this.set({ server: o.server(), kind: 'pull' }, (now - self.lastPullAckMs) / 1000);
+      },
+    });
+    new Gauge({ name: 'pktfwd_jit_queue_depth', help: 'Downlinks waiting in the JIT queue', registers, collect() { this.set(o.queueDepth()); } });
+  }
+
+  private now(): number {
+    return this.o.wallClockMs?.() ?? Date.now();
+  }
+
+  private push(r: PacketRecord): void {
+    this.ring[this.next] = r;
+    this.next = (this.next + 1) % this.ring.length;
+    const minute = Math.floor(r.timeMs / 60_000);
+    let m = this.minutes.get(minute);
+    if (!m) {
+      m = new Map();
+      this.minutes.set(minute, m);
+      for (const k of this.minutes.keys()) if (k <= minute - CHANNEL_MINUTES) this.minutes.delete(k);
+    }
+    const label = freqLabel(r.freq);
+    const c = m.get(label) ?? [0, 0];
+    c[r.dir === 'up' ? 0 : 1]++;
+    m.set(label, c);
+  }
+
+  private base(freqHz: number, datr: string | number, payload: Uint8Array): Omit<RecordBase, 'id'> & { id: number } {
+    const timeMs = this.now();
+    const header = decodeLorawanHeader(payload);
+    return { id: ++this.seq, timeMs, time: new Date(timeMs).toISOString(), freq: Math.round(freqHz / 100) / 10_000, datr, size: payload.length, ...(header ?? {}) };
+  }
+
+  /** An uplink fetched from the radio and what the upstream loop did with it. */
+  uplink(p: RxPacket, outcome: UplinkRecord['outcome']): void {
+    const r: UplinkRecord = {
+      ...this.base(p.freqHz, datrOf(p.radio), p.payload), dir: 'up', tmst: p.countUs, chan: p.ifChain, rfch: p.rfChain,
+      rssi: Math.round(p.rssiDbm), lsnr: p.snrDb ?? null, crc: p.crcStatus, outcome,
+    };
+    this.push(r);
+    const label = freqLabel(r.freq);
+    this.rssi.observe({ freq_mhz: label }, p.rssiDbm);
+    if (p.snrDb !== undefined) this.snr.observe({ freq_mhz: label }, p.snrDb);
+  }
+
+  /** Receive-to-send latency of a forwarded uplink, µs. */
+  uplinkLatencyUs(us: number): void {
+    this.uplinkLatency.observe(us / 1e6);
+  }
+
+  /** A PULL_RESP's request and its TX_ACK. */
+  downlink(req: TxRequest, token: number, txAck: TxAckError | null, countUs: number | null): void {
+    const cls = req.timing.kind === 'immediate' ? 'C' : req.timing.kind === 'tmms' ? 'B' : 'A';
+    const r: DownlinkRecord = {
+      ...this.base(req.freqHz, datrOf(req.radio), req.payload), dir: 'down', token, class: cls, powe: req.powerDbm ?? null,
+      txAck: txAck ?? 'OK', countUs, outcome: txAck ? 'rejected' : 'queued', timingErrorUs: null,
+    };
+    this.push(r);
+    if (!txAck && countUs !== null) this.pending.set(countUs >>> 0, r);
+    if (this.pending.size > 64) this.pending.delete(this.pending.keys().next().value!);
+  }
+
+  /** What became of a queued downlink at hand-over. */
+  handOver(countUs: number, outcome: 'sent' | 'refused' | 'failed' | 'expired'): void {
+    const r = this.pending.get(countUs >>> 0);
+    if (!r) return;
+    r.outcome = outcome;
+    if (outcome !== 'sent') this.pending.delete(countUs >>> 0);
+  }
+
+  /** A frame started on the air (drivers that can tell). */
+  txStart(e: { targetUs: number | null; startUs: number }): void {
+    if (e.targetUs === null) return;
+    const r = this.pending.get(e.targetUs >>> 0);
+    const err = (e.startUs - e.targetUs) | 0;
+    this.timingError.observe(err / 1e6);
+    if (r) {
+      r.timingErrorUs = err;
+      this.pending.delete(e.targetUs >>> 0);
+    }
+  }
+
+  pushAck(rttMs: number): void {
+    this.lastPushAckMs = this.now();
+    this.lastPushRttMs = rttMs;
+    this.ackRtt.observe({ server: this.o.server(), kind: 'push' }, rttMs / 1000);
+  }
+
+  pullAck(rttMs: number): void {
+    this.lastPullAckMs = this.now();
+    this.lastPullRttMs = rttMs;
+    this.ackRtt.observe({ server: this.o.server(), kind: 'pull' }, rttMs / 1000);
+  }
+
+  /** The last `limit` records (oldest first), or those after id `since`. */
+  packets(limit: number, since = 0): PacketRecord[] {
+    const n = this.ring.length;
+    const out: PacketRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = this.ring[(this.next + i) % n];
+      if (r && r.id > since) out.push(r);
+    }
+    return out.slice(Math.max(0, out.length - limit));
+  }
+
+  /** Uplinks and downlinks per minute per channel, the last {@link CHANNEL_MINUTES} minutes, oldest first. */
+  channels(): { minutes: number[]; channels: Record<string, { up: number[]; down: number[] }> } {
+    const nowMinute = Math.floor(this.now() / 60_000);
+    const minutes = [...Array(CHANNEL_MINUTES).keys()].map((i) => nowMinute - CHANNEL_MINUTES + 1 + i);
+    const channels: Record<string, { up: number[]; down: number[] }> = {};
+    minutes.forEach((minute, i) => {
+      for (const [label, [up, down]] of this.minutes.get(minute) ?? []) {
+        const c = (channels[label] ??= { up: new Array<number>(CHANNEL_MINUTES).fill(0), down: new Array<number>(CHANNEL_MINUTES).fill(0) });
+        c.up[i] = up;
+        c.down[i] = down;
+      }
+    });
+    return { minutes: minutes.map((m) => m * 60_000), channels };
+  }
+}
