@@ -84,7 +84,7 @@ function axes(k, x0, y0, x1, y1, yTicks, yFmt) {
 
 function drawPerMinute(data) {
   var c = el("perMinute"), k = canvas2d(c), g = k.g;
-  var labels = Object.keys(data.channels).sort();
+  var labels = Object.keys(data.channels).filter(function (l) { return data.channels[l].up.some(function (v) { return v > 0; }); }).sort();
   var n = data.minutes.length, max = 1, points = 0;
   labels.forEach(function (l) { data.channels[l].up.forEach(function (v) { if (v > max) max = v; }); });
   var x0 = 36, x1 = k.w - 110, y0 = 8, y1 = k.h - 18;
@@ -130,13 +130,13 @@ function drawTiming() {
   errs.forEach(function (e) { var i = 0; while (i < edges.length && e >= edges[i]) i++; counts[i]++; });
   var labels = ["<-1000"].concat(edges.slice(0, -1).map(function (e, i) { return e + ".." + edges[i + 1]; })).concat([">=" + edges[edges.length - 1]]);
   var max = Math.max.apply(null, counts.concat([1]));
-  var x0 = 36, x1 = k.w - 8, y0 = 8, y1 = k.h - 30, bw = (x1 - x0) / counts.length;
+  var x0 = 36, x1 = k.w - 8, y0 = 8, y1 = k.h - 52, bw = (x1 - x0) / counts.length;
   axes(k, x0, y0, x1, y1, [{ v: max, y: y0 }, { v: 0, y: y1 }], function (v) { return String(v); });
   counts.forEach(function (n, i) {
     var h = (y1 - y0) * n / max;
     g.fillStyle = i === 0 ? "#c73a3a" : "#109618";
     g.fillRect(x0 + i * bw + 2, y1 - h, bw - 4, h);
-    g.fillStyle = "#4a5568"; g.save(); g.translate(x0 + i * bw + 4, k.h - 2); g.fillText(labels[i], 0, 0); g.restore();
+    g.fillStyle = "#4a5568"; g.save(); g.translate(x0 + i * bw + bw / 2, y1 + 8); g.rotate(-Math.PI / 4); g.textAlign = "right"; g.fillText(labels[i], 0, 0); g.restore();
   });
   c.setAttribute("data-points", String(errs.length));
 }
