@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { importFirmware } from '../hal/index.js';
 import { checkConfig, runForwarder, StartupError, type AppArgs } from './app.js';
 import type { RadioKind } from './config/index.js';
 import type { LogFormat } from './log.js';
+import { apiUrl, packetsCommand, statusCommand } from './status-cli.js';
+import { VERSION } from './version.js';
 
 /** Where `sx1301-firmware import` writes by default (the service's state directory). */
 const DEFAULT_FIRMWARE_DIR = '/var/lib/pktfwd/sx1301-firmware';
@@ -13,7 +14,6 @@ const DEFAULT_FIRMWARE_DIR = '/var/lib/pktfwd/sx1301-firmware';
 /** Usage errors exit like config errors: the command line is configuration. */
 const EXIT_USAGE = 2;
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Maps parsed CLI options onto the app's arguments. */
 function toArgs(a: Record<string, unknown>): AppArgs {
@@ -63,6 +63,27 @@ await yargs(hideBin(process.argv))
     guarded(() => checkConfig(toArgs(a))),
   )
   .command(
+    'status',
+    'print the running forwarder\'s status (exit 1 when the server is not answering or the radio is down, 3 when unreachable)',
+    (y) => y.option('url', { type: 'string', describe: 'status API URL (default: from api_conf of --config, http://127.0.0.1:1790)' }).option('json', { type: 'boolean', default: false }),
+    async (a) => {
+      process.exitCode = await statusCommand({ url: apiUrl({ url: a.url, config: a.config, localConfig: a['local-config'] }), json: a.json });
+    },
+  )
+  .command(
+    'packets',
+    'print the last uplinks and downlinks; --follow keeps printing new ones',
+    (y) =>
+      y
+        .option('url', { type: 'string', describe: 'status API URL (default: from api_conf of --config, http://127.0.0.1:1790)' })
+        .option('limit', { alias: 'n', type: 'number', default: 20 })
+        .option('follow', { alias: 'f', type: 'boolean', default: false })
+        .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line' }),
+    async (a) => {
+      process.exitCode = await packetsCommand({ url: apiUrl({ url: a.url, config: a.config, localConfig: a['local-config'] }), limit: Math.max(0, Math.floor(a.limit)), follow: a.follow, json: a.json });
+    },
+  )
+  .command(
     'sx1301-firmware import <source>',
     'check and copy the SX1301 MCU images from a lora_gateway checkout (libloragw/src/*_fw.var) or .bin files',
     (y) =>
@@ -82,7 +103,7 @@ await yargs(hideBin(process.argv))
       }),
   )
   .strict()
-  .version(pkg.version)
+  .version(VERSION)
   .help()
   .fail((msg, err, y) => {
     if (err) throw err;

@@ -284,6 +284,16 @@ describe('SX1301 concentrator on the emulated chip: transmit and counters', () =
     }
   });
 
+  test('stop lets a frame on the air finish before the soft reset', async () => {
+    const { chip, conc } = rig();
+    await conc.start();
+    const target = (chip.counterUs() + 20_000) >>> 0;
+    assert.deepEqual(await conc.send(downlink({ countUs: target })), { ok: true });
+    const e = await waitFor(() => chip.emissions[0], 2000, 'emission');
+    await conc.stop();
+    assert.ok(((chip.counterUs() - e.startUs) | 0) >= e.airtimeUs, 'stopped after the end of the frame');
+  });
+
   test('stop aborts a scheduled frame: it never goes on the air', async () => {
     const { chip, conc } = rig();
     await conc.start();

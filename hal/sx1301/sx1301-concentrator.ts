@@ -84,6 +84,13 @@ export class Sx1301Concentrator implements Concentrator {
     if (!this.regs) return;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // Let a frame on the air finish (up to 1.5 s, so that a service stop stays within 2 s); a scheduled one is dropped.
+    const deadline = performance.now() + 1500;
+    try {
+      while (txStatusSx1301(this.regs) === 'emitting' && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    } catch {
+      // the chip may be gone
+    }
     try {
       stopSx1301(this.regs);
     } catch {

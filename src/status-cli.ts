@@ -1,0 +1,110 @@
+/**
+ * `pktfwd status` and `pktfwd packets [--follow]`: the running forwarder's
+ * status endpoint read from a terminal.
+ *
+ * status exit codes: 0 healthy; 1 the server is not answering or the radio
+ * is down; 3 the endpoint cannot be reached (forwarder not running, or its
+ * API is off).
+ */
+import { loadConfig } from './config/index.js';
+import type { ForwarderStatus } from './forwarder.js';
+import type { PacketRecord } from './monitor/monitor.js';
+
+export const EXIT_UNHEALTHY = 1;
+export const EXIT_UNREACHABLE = 3;
+
+/** The endpoint's URL: --url, else api_conf of the config file, else the default. */
+export function apiUrl(o: { url?: string; config: string; localConfig?: string }): string {
+  if (o.url) return o.url.replace(/\/+$/, '');
+  try {
+    const api = loadConfig({ globalPath: o.config, localPath: o.localConfig }).config.api;
+    const host = api.bindAddress === '0.0.0.0' || api.bindAddress === '::' ? '127.0.0.1' : api.bindAddress;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${api.port}`;
+  } catch {
+    return 'http://127.0.0.1:1790';
+  }
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}
+
+const age = (s: number | null) => (s === null ? 'never' : s < 120 ? `${s.toFixed(1)} s ago` : `${Math.round(s / 60)} min ago`);
+const pct = (v: number | null) => (v === null ? '–' : `${v} %`);
+
+/** The status as aligned text lines. */
+export function formatStatus(s: ForwarderStatus): string {
+  const t = s.counters.total;
+  const li = s.counters.lastInterval;
+  const rejected = Object.entries(s.counters.rejected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const rows: [string, string][] = [
+    ['gateway', `${s.gatewayId} (${s.gatewayIdFrom}), pktfwd ${s.version}, up ${Math.floor(s.uptimeS / 3600)} h ${Math.floor((s.uptimeS % 3600) / 60)} min`],
+    ['radio', `${s.radio.type}: ${s.radio.state}${s.radio.up ? '' : '  <-- DOWN'}`],
+  ];
+  for (const v of s.servers) {
+    rows.push(['server', `${v.host} (${v.address ?? 'unresolved'}) :${v.portUp}/${v.portDown}: ${v.answering ? 'answering' : 'NOT ANSWERING'}`]);
+    rows.push(['  acks', `PUSH_ACK ${age(v.lastPushAckAgeS)}, PULL_ACK ${age(v.lastPullAckAgeS)}; last interval push ${pct(v.pushAckPercent)}, pull ${pct(v.pullAckPercent)}`]);
+  }
+  rows.push(['time', `GPS ${s.time.gps}`]);
+  rows.push(['received', `${t.rxnb} (CRC ok ${t.rxok}, bad ${t.rxBad}, none ${t.rxNoCrc})${li ? `; last ${s.counters.statIntervalS} s: ${li.rxnb}` : ''}`]);
+  rows.push(['forwarded', `${t.rxfw} (filtered ${t.rxFiltered}, lost ${t.rxLost})`]);
+  rows.push(['PUSH_DATA', `${t.pushDataSent} sent, ${t.pushAckReceived} acked`]);
+  rows.push(['PULL_DATA', `${t.pullDataSent} sent, ${t.pullAckReceived} acked`]);
+  rows.push(['downlinks', `${t.pullRespReceived} requested, ${t.txSent} sent, ${t.txFailed} failed, ${t.txExpired} expired; queue ${s.queue.depth}`]);
+  rows.push(['rejected', rejected]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+/** One packet record as a line. */
+export function formatPacket(p: PacketRecord): string {
+  const head = `${p.time.slice(0, 23)}  ${p.dir === 'up' ? 'UP  ' : 'DOWN'}  ${p.freq.toFixed(4).padStart(9)} MHz  ${String(p.datr).padEnd(10)}  ${String(p.size).padStart(3)} B`;
+  const mac = [p.mtype, p.devAddr && `DevAddr ${p.devAddr}`, p.fcnt !== undefined && `FCnt ${p.fcnt}`, p.devEui && `DevEUI ${p.devEui}`].filter(Boolean).join(' ');
+  if (p.dir === 'up') return `${head}  rssi ${p.rssi} snr ${p.lsnr ?? '–'}  CRC ${p.crc}  ${p.outcome}  ${mac}`;
+  const timing = p.timingErrorUs === null ? '' : ` (${p.timingErrorUs} µs)`;
+  return `${head}  class ${p.class}  ${p.txAck}  ${p.outcome}${timing}  ${mac}`;
+}
+
+/** `pktfwd status`: prints, returns the exit code. */
+export async function statusCommand(o: { url: string; json: boolean; out?: (s: string) => void }): Promise<number> {
+  const out = o.out ?? ((s: string) => process.stdout.write(s));
+  let s: ForwarderStatus;
+  try {
+    s = await getJson<ForwarderStatus>(`${o.url}/api/status`);
+  } catch (err) {
+    process.stderr.write(`pktfwd: cannot reach the status API at ${o.url} (${(err as Error).message}); is pktfwd running with api_conf.enable?\n`);
+    return EXIT_UNREACHABLE;
+  }
+  out(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+  return s.radio.up && s.servers.every((v) => v.answering) ? 0 : EXIT_UNHEALTHY;
+}
+
+/** `pktfwd packets`: the last `limit` packets, then (with follow) each new one as it comes. */
+export async function packetsCommand(o: { url: string; limit: number; follow: boolean; json: boolean; intervalMs?: number; out?: (s: string) => void; signal?: AbortSignal }): Promise<number> {
+  const out = o.out ?? ((s: string) => process.stdout.write(s));
+  const line = (p: PacketRecord) => out(`${o.json ? JSON.stringify(p) : formatPacket(p)}\n`);
+  let since = 0;
+  let first = true;
+  for (;;) {
+    let r: { packets: PacketRecord[]; lastId: number };
+    try {
+      r = await getJson(`${o.url}/api/packets?limit=${first ? o.limit : 100_000}&since=${since}`);
+    } catch (err) {
+      if (first || !o.follow) {
+        process.stderr.write(`pktfwd: cannot reach the status API at ${o.url} (${(err as Error).message}); is pktfwd running?\n`);
+        return EXIT_UNREACHABLE;
+      }
+      r = { packets: [], lastId: since }; // the forwarder restarting: keep following
+    }
+    // A restarted forwarder numbers from 1 again.
+    if (r.lastId < since) since = 0;
+    for (const p of r.packets) line(p);
+    since = Math.max(since, r.lastId);
+    first = false;
+    if (!o.follow || o.signal?.aborted) return 0;
+    await new Promise((res) => setTimeout(res, o.intervalMs ?? 1000));
+    if (o.signal?.aborted) return 0;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * `pktfwd run` as a process with its status API, read by `pktfwd status`
+ * and `pktfwd packets --follow`; SIGHUP reloading the log level; SIGTERM
+ * with a downlink scheduled.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { NetworkServerStandIn } from '../src/demo/network-server.js';
+import { SHIPPED_CONF, waitFor } from './helpers/harness.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+interface Proc {
+  child: ChildProcessWithoutNullStreams;
+  out: () => string;
+  exit: Promise<number | null>;
+}
+
+function start(args: string[]): Proc {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, out: () => out, exit: new Promise((r) => child.once('exit', (code) => r(code))) };
+}
+
+async function cli(args: string[]): Promise<{ code: number | null; out: string }> {
+  const p = start(args);
+  const code = await p.exit;
+  return { code, out: p.out() };
+}
+
+/** A forwarder process on the simulated radio, its status API on a free port. */
+async function forwarder(o: { port: number; logLevel?: string; keepalive?: number }): Promise<Proc & { url: string; air: number; conf: string; doc: Record<string, Record<string, unknown>> }> {
+  const doc = JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
+  doc.gateway_conf = { ...doc.gateway_conf, gateway_ID: '0016C001FF10A235', server_address: '127.0.0.1', serv_port_up: o.port, serv_port_down: o.port, keepalive_interval: o.keepalive ?? 1, log_level: o.logLevel ?? 'info' };
+  doc.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
+  doc.api_conf = { port: 0 };
+  const conf = join(mkdtempSync(join(tmpdir(), 'pktfwd-status-')), 'global_conf.json');
+  writeFileSync(conf, JSON.stringify(doc));
+  const p = start(['run', '--config', conf, '--log-format', 'json']);
+  const url = await waitFor(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(p.out())?.[1], 10_000, 'status API URL');
+  const air = Number(await waitFor(() => /"air":"127\.0\.0\.1:(\d+)"/.exec(p.out())?.[1], 5000, 'air port'));
+  return { ...p, url, air, conf, doc };
+}
+
+function uplink(air: number, fcnt: number): Promise<void> {
+  const frame = Buffer.from([0x40, 0x78, 0x56, 0x34, 0x12, 0x00, fcnt, 0, 0x01, 0xaa, 1, 2, 3, 4]);
+  const msg = { op: 'uplink', freq: 868.1, modu: 'LORA', datr: 'SF7BW125', codr: '4/5', rssi: -80, lsnr: 7, crc: 'ok', data: frame.toString('base64') };
+  const s = dgram.createSocket('udp4');
+  return new Promise((r) => s.send(JSON.stringify(msg), air, '127.0.0.1', () => {
+    s.close();
+    r();
+  }));
+}
+
+describe('pktfwd status / packets against a running forwarder', () => {
+  test('status: healthy exits 0 with the table; packets prints and --follow tails; an unreachable API exits 3', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const f = await forwarder({ port });
+    try {
+      await waitFor(() => ns.counts.pull > 0, 8000, 'PULL_DATA');
+      await new Promise((r) => setTimeout(r, 300)); // the PULL_ACK's way back
+      const st = await cli(['status', '--url', f.url]);
+      assert.equal(st.code, 0, st.out);
+      assert.match(st.out, /^gateway\s+0016C001FF10A235 \(configured\)/m);
+      assert.match(st.out, /^radio\s+sim: running$/m);
+      assert.match(st.out, /^server\s+127\.0\.0\.1 \(127\.0\.0\.1\) :\d+\/\d+: answering$/m);
+      const json = JSON.parse((await cli(['status', '--url', f.url, '--json'])).out) as { gatewayId: string };
+      assert.equal(json.gatewayId, '0016C001FF10A235');
+
+      const follow = start(['packets', '--url', f.url, '--follow']);
+      await new Promise((r) => setTimeout(r, 500));
+      for (let i = 0; i < 3; i++) await uplink(f.air, i);
+      await waitFor(() => (follow.out().match(/ UP /g) ?? []).length >= 3, 5000, 'three lines from packets --follow');
+      assert.match(follow.out(), /868\.1000 MHz\s+SF7BW125\s+14 B\s+rssi -80 snr 7\s+CRC ok\s+forwarded\s+UnconfirmedDataUp DevAddr 12345678 FCnt 2/);
+      await uplink(f.air, 3);
+      await waitFor(() => (follow.out().match(/ UP /g) ?? []).length === 4, 5000, 'the fourth, later line');
+      follow.child.kill('SIGTERM');
+      await follow.exit;
+
+      const last = await cli(['packets', '--url', f.url, '-n', '1', '--json']);
+      assert.equal(last.code, 0);
+      const lines = last.out.trim().split('\n');
+      assert.equal(lines.length, 1);
+      assert.equal((JSON.parse(lines[0]!) as { fcnt: number }).fcnt, 3);
+
+      const gone = await cli(['status', '--url', 'http://127.0.0.1:9']);
+      assert.equal(gone.code, 3);
+      assert.match(gone.out, /cannot reach the status API at http:\/\/127\.0\.0\.1:9/);
+    } finally {
+      f.child.kill('SIGKILL');
+      ns.stop();
+    }
+  });
+
+  test('status exits 1 when the server does not answer', async () => {
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    const f = await forwarder({ port: silent.address().port });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const st = await cli(['status', '--url', f.url]);
+      assert.equal(st.code, 1, st.out);
+      assert.match(st.out, /NOT ANSWERING/);
+      assert.match(st.out, /PUSH_ACK never, PULL_ACK never/);
+    } finally {
+      f.child.kill('SIGKILL');
+      silent.close();
+    }
+  });
+
+  test('SIGHUP re-reads log_level and applies it to every module\'s logger', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const f = await forwarder({ port, logLevel: 'debug' });
+    try {
+      await uplink(f.air, 1);
+      await waitFor(() => f.out().includes('"module":"upstream"') && f.out().includes('"msg":"PUSH_DATA sent"'), 5000, 'a debug line from the upstream module');
+      writeFileSync(f.conf, JSON.stringify({ ...f.doc, gateway_conf: { ...f.doc.gateway_conf, log_level: 'warn' } }));
+      f.child.kill('SIGHUP');
+      await waitFor(() => f.out().includes('"msg":"SIGHUP: log level reloaded"'), 5000, 'reload line');
+      const mark = f.out().length;
+      await uplink(f.air, 2);
+      await waitFor(() => ns.counts.rxpk >= 2, 5000, 'second uplink at the server');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.doesNotMatch(f.out().slice(mark), /"level":(20|30)/, 'no debug or info line after the reload');
+      // A broken file leaves the level as it was and says why.
+      writeFileSync(f.conf, '{ "gateway_conf": ');
+      f.child.kill('SIGHUP');
+      await waitFor(() => f.out().includes('SIGHUP: config not reloaded'), 5000, 'refusal line');
+    } finally {
+      f.child.kill('SIGKILL');
+      ns.stop();
+    }
+  });
+
+  test('SIGTERM with a downlink scheduled: exits 0 within 2 s, the radio stopped', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const f = await forwarder({ port });
+    try {
+      await waitFor(() => ns.counts.pull > 0, 8000, 'PULL_DATA');
+      // The sim's counter: ask the air.
+      const s = dgram.createSocket('udp4');
+      const count = await new Promise<number>((r) => {
+        s.on('message', (m) => r((JSON.parse(m.toString()) as { count_us: number }).count_us));
+        s.bind(0, '127.0.0.1', () => s.send('{"op":"listen"}', f.air, '127.0.0.1'));
+      });
+      ns.sendPullResp({ tmst: (count + 1_500_000) >>> 0, freq: 869.525, rfch: 0, powe: 14, modu: 'LORA', datr: 'SF9BW125', codr: '4/5', ipol: true, size: 1, data: 'AA==' });
+      await waitFor(() => ns.counts.txack > 0, 5000, 'TX_ACK');
+      const t0 = performance.now();
+      f.child.kill('SIGTERM');
+      const code = await f.exit;
+      const ms = performance.now() - t0;
+      s.close();
+      assert.equal(code, 0);
+      assert.ok(ms < 2000, `exited after ${ms.toFixed(0)} ms`);
+      assert.match(f.out(), /"msg":"forwarder stopped"/);
+      assert.match(f.out(), /"msg":"stopped"/);
+    } finally {
+      f.child.kill('SIGKILL');
+      ns.stop();
+    }
+  });
+});
