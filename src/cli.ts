@@ -6,6 +6,7 @@ import { checkConfig, runForwarder, StartupError, type AppArgs } from './app.js'
 import type { RadioKind } from './config/index.js';
 import type { LogFormat } from './log.js';
 import { apiUrl, packetsCommand, statusCommand } from './status-cli.js';
+import { install, installBoards, InstallError, REGIONS, uninstall } from './install.js';
 import { VERSION } from './version.js';
 
 /** Where `sx1301-firmware import` writes by default (the service's state directory). */
@@ -82,6 +83,51 @@ await yargs(hideBin(process.argv))
     async (a) => {
       process.exitCode = await packetsCommand({ url: apiUrl({ url: a.url, config: a.config, localConfig: a['local-config'] }), limit: Math.max(0, Math.floor(a.limit)), follow: a.follow, json: a.json });
     },
+  )
+  .command(
+    'install',
+    'set pktfwd up as a service on this Pi (run with sudo): user, /etc/pktfwd with a region preset, the systemd unit; --dry-run shows the plan',
+    (y) =>
+      y
+        .option('root', { type: 'string', default: '/', describe: 'install under this directory instead of / (tests, images)' })
+        .option('region', { choices: Object.keys(REGIONS), default: 'eu868', describe: 'channel plan preset' })
+        .option('board', { choices: Object.keys(installBoards()), demandOption: true, describe: 'the radio board' })
+        .option('enable-spi', { type: 'boolean', default: false, describe: 'turn SPI on in the Pi\'s config.txt' })
+        .option('enable-serial', { type: 'boolean', default: false, describe: 'turn the UART on and the serial console off (GPS)' })
+        .option('start', { type: 'boolean', default: true, describe: 'start the service now (--no-start: only enable it)' })
+        .option('dry-run', { type: 'boolean', default: false }),
+    (a) =>
+      guarded(() => {
+        try {
+          install({
+            root: a.root, region: a.region, board: a.board, server: a.server, portUp: a['port-up'], portDown: a['port-down'],
+            enableSpi: a['enable-spi'], enableSerial: a['enable-serial'], start: a.start, dryRun: a['dry-run'],
+          });
+          return 0;
+        } catch (err) {
+          if (err instanceof InstallError) throw new StartupError(err.message, 1, err.code);
+          throw new StartupError(`install failed: ${(err as Error).message.split('\n')[0]}`, 1, 'EINSTALL');
+        }
+      }),
+  )
+  .command(
+    'uninstall',
+    'reverse pktfwd install (run with sudo); the configuration in /etc/pktfwd stays unless --purge',
+    (y) =>
+      y
+        .option('root', { type: 'string', default: '/' })
+        .option('purge', { type: 'boolean', default: false, describe: 'also remove the configuration files install wrote' })
+        .option('dry-run', { type: 'boolean', default: false }),
+    (a) =>
+      guarded(() => {
+        try {
+          uninstall({ root: a.root, purge: a.purge, dryRun: a['dry-run'] });
+          return 0;
+        } catch (err) {
+          if (err instanceof InstallError) throw new StartupError(err.message, 1, err.code);
+          throw err;
+        }
+      }),
   )
   .command(
     'sx1301-firmware import <source>',
