@@ -15,6 +15,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
 import { snapshot, startForwarder } from './forwarder-process.js';
+import { runApiBench } from './api.js';
 import { runSx1301Bench } from './sx1301.js';
 import { runSx127xBench } from './sx127x.js';
 import { AirLoad, freePort, median, pct, procCpuSeconds, procPeakRssMiB, spinGapsUs } from './util.js';
@@ -25,7 +26,8 @@ const argv = await yargs(hideBin(process.argv))
   .option('phase-s', { type: 'number', default: 4, describe: 'seconds per rate' })
   .option('downlinks', { type: 'number', default: 2000 })
   .option('downlink-uplink-rate', { type: 'number', default: 2000, describe: 'uplinks/s flowing during the downlink phase' })
-  .option('paths', { type: 'string', default: 'sim,sx127x,sx1301', describe: 'which paths to measure: sim, sx127x, sx1301' })
+  .option('paths', { type: 'string', default: 'sim,sx127x,sx1301,api', describe: 'which paths to measure: sim, sx127x, sx1301, api' })
+  .option('api-rates', { type: 'string', default: '5000,8000', describe: 'uplink rates of the status API comparison' })
   .option('sx127x-runs', { type: 'number', describe: 'runs of the SX127x path (default: --runs)' })
   .option('sx127x-downlinks', { type: 'number', default: 2000 })
   .option('sx127x-uplink-rate', { type: 'number', default: 20, describe: 'uplinks/s on the SX127x channel' })
@@ -143,5 +145,6 @@ const out: string[] = [`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'},
 if (results.length) out.push(...simLines());
 out.push(...sx127xLines);
 if (paths.includes('sx1301')) out.push(...runSx1301Bench(argv.runs));
+if (paths.includes('api')) out.push(...(await runApiBench(argv.runs, argv['api-rates'].split(',').map(Number), argv['phase-s'] * 1000)));
 out.push('', `machine timing floor (idle, before the runs, 6 s): longest stall of a spinning thread per 6 ms window, p50 ${pct(floor, 50).toFixed(0)} µs, p99 ${pct(floor, 99).toFixed(0)} µs, max ${(floor[floor.length - 1] ?? NaN).toFixed(0)} µs; windows with a stall over 1 ms: ${floor.filter((g) => g > 1000).length} of ${floor.length}`);
 process.stdout.write(`${out.join('\n')}\n`);

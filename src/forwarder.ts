@@ -57,6 +57,8 @@ export class Forwarder extends EventEmitter {
       queueDepth: () => this.scheduler.jit.size,
       wallClockMs: o.wallClockMs,
     });
+    // With the status API off nothing reads the packet log or the metrics: the loops skip recording.
+    const recording = o.config.api?.enable === false ? undefined : this.monitor;
     this.link = new ServerLink({
       host: g.serverAddress,
       portUp: g.servPortUp,
@@ -72,14 +74,14 @@ export class Forwarder extends EventEmitter {
       pushTimeoutMs: g.pushTimeoutMs,
       stats: this.stats,
       log: o.log.child({ module: 'upstream' }),
-      monitor: this.monitor,
+      monitor: recording,
     });
     this.scheduler = new TxScheduler({
       concentrator: o.concentrator,
       board: o.config.board,
       stats: this.stats,
       log: o.log.child({ module: 'jit' }),
-      monitor: this.monitor,
+      monitor: recording,
     });
     this.downstream = new Downstream({
       link: this.link,
@@ -90,9 +92,9 @@ export class Forwarder extends EventEmitter {
       stats: this.stats,
       log: o.log.child({ module: 'downstream' }),
       onAutoquit: () => this.emit('autoquit'),
-      monitor: this.monitor,
+      monitor: recording,
     });
-    o.concentrator.onTxStart?.((e) => this.monitor.txStart(e));
+    if (recording) o.concentrator.onTxStart?.((e) => recording.txStart(e));
   }
 
   /** Starts the radio, then the network loops. Rejects if the radio cannot start. */
