@@ -73,6 +73,11 @@ export class Monitor {
   /** minute index (ms / 60000) → channel label → [up, down]. */
   private readonly minutes = new Map<number, Map<string, [number, number]>>();
   private readonly pending = new Map<number, DownlinkRecord>();
+  private readonly freqs = new Map<number, { mhz: number; label: string }>();
+  /** The frame of each record, decoded only when served. */
+  private readonly frames = new WeakMap<PacketRecord, Uint8Array>();
+  private readonly rssiBy = new Map<string, { observe(v: number): void }>();
+  private readonly snrBy = new Map<string, { observe(v: number): void }>();
   lastPushAckMs: number | null = null;
   lastPullAckMs: number | null = null;
   lastPushRttMs: number | null = null;
@@ -136,7 +141,7 @@ export class Monitor {
     return this.o.wallClockMs?.() ?? Date.now();
   }
 
-  private push(r: PacketRecord): void {
+  private push(r: PacketRecord, label: string): void {
     this.ring[this.next] = r;
     this.next = (this.next + 1) % this.ring.length;
     const minute = Math.floor(r.timeMs / 60_000);
@@ -146,16 +151,35 @@ export class Monitor {
       this.minutes.set(minute, m);
       for (const k of this.minutes.keys()) if (k <= minute - CHANNEL_MINUTES) this.minutes.delete(k);
     }
-    const label = freqLabel(r.freq);
     const c = m.get(label) ?? [0, 0];
     c[r.dir === 'up' ? 0 : 1]++;
     m.set(label, c);
   }
 
-  private base(freqHz: number, datr: string | number, payload: Uint8Array): Omit<RecordBase, 'id'> & { id: number } {
-    const timeMs = this.now();
-    const header = decodeLorawanHeader(payload);
-    return { id: ++this.seq, timeMs, time: new Date(timeMs).toISOString(), freq: Math.round(freqHz / 100) / 10_000, datr, size: payload.length, ...(header ?? {}) };
+  /** A histogram child per channel label, made once (prom-client hashes the labels on every labelled call). */
+  private child(h: Histogram<'freq_mhz'>, cache: Map<string, { observe(v: number): void }>, label: string): { observe(v: number): void } {
+    let c = cache.get(label);
+    if (!c) {
+      c = h.labels({ freq_mhz: label });
+      cache.set(label, c);
+    }
+    return c;
+  }
+
+  /** Freq (MHz) of a frequency in Hz, and its label, cached: the hot path formats nothing. */
+  private freq(freqHz: number): { mhz: number; label: string } {
+    let f = this.freqs.get(freqHz);
+    if (!f) {
+      const mhz = Math.round(freqHz / 100) / 10_000;
+      f = { mhz, label: freqLabel(mhz) };
+      if (this.freqs.size < 1024) this.freqs.set(freqHz, f);
+    }
+    return f;
+  }
+
+  /** The common fields; the time string and the LoRaWAN header are filled in when the record is served. */
+  private base(freqHz: number, datr: string | number, payload: Uint8Array): RecordBase {
+    return { id: ++this.seq, timeMs: this.now(), time: '', freq: this.freq(freqHz).mhz, datr, size: payload.length };
   }
 
   /** An uplink fetched from the radio and what the upstream loop did with it. */
@@ -164,10 +188,11 @@ export class Monitor {
       ...this.base(p.freqHz, datrOf(p.radio), p.payload), dir: 'up', tmst: p.countUs, chan: p.ifChain, rfch: p.rfChain,
       rssi: Math.round(p.rssiDbm), lsnr: p.snrDb ?? null, crc: p.crcStatus, outcome,
     };
-    this.push(r);
-    const label = freqLabel(r.freq);
-    this.rssi.observe({ freq_mhz: label }, p.rssiDbm);
-    if (p.snrDb !== undefined) this.snr.observe({ freq_mhz: label }, p.snrDb);
+    this.frames.set(r, p.payload);
+    const label = this.freq(p.freqHz).label;
+    this.push(r, label);
+    this.child(this.rssi, this.rssiBy, label).observe(p.rssiDbm);
+    if (p.snrDb !== undefined) this.child(this.snr, this.snrBy, label).observe(p.snrDb);
   }
 
   /** Receive-to-send latency of a forwarded uplink, µs. */
@@ -182,7 +207,8 @@ export class Monitor {
       ...this.base(req.freqHz, datrOf(req.radio), req.payload), dir: 'down', token, class: cls, powe: req.powerDbm ?? null,
       txAck: txAck ?? 'OK', countUs, outcome: txAck ? 'rejected' : 'queued', timingErrorUs: null,
     };
-    this.push(r);
+    this.frames.set(r, req.payload);
+    this.push(r, this.freq(req.freqHz).label);
     if (!txAck && countUs !== null) this.pending.set(countUs >>> 0, r);
     if (this.pending.size > 64) this.pending.delete(this.pending.keys().next().value!);
   }
@@ -219,6 +245,13 @@ export class Monitor {
     this.ackRtt.observe({ server: this.o.server(), kind: 'pull' }, rttMs / 1000);
   }
 
+  /** A record as served: its time as ISO 8601 and the LoRaWAN header read from its frame. */
+  private served(r: PacketRecord): PacketRecord {
+    const frame = this.frames.get(r);
+    const header = frame ? decodeLorawanHeader(frame) : null;
+    return { ...r, ...(header ?? {}), time: new Date(r.timeMs).toISOString() };
+  }
+
   /** The last `limit` records (oldest first), or those after id `since`. */
   packets(limit: number, since = 0): PacketRecord[] {
     const n = this.ring.length;
@@ -227,7 +260,7 @@ export class Monitor {
       const r = this.ring[(this.next + i) % n];
       if (r && r.id > since) out.push(r);
     }
-    return out.slice(Math.max(0, out.length - limit));
+    return out.slice(Math.max(0, out.length - limit)).map((r) => this.served(r));
   }
 
   /** Uplinks and downlinks per minute per channel, the last {@link CHANNEL_MINUTES} minutes, oldest first. */
