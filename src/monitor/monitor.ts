@@ -74,8 +74,8 @@ export class Monitor {
   private readonly minutes = new Map<number, Map<string, [number, number]>>();
   private readonly pending = new Map<number, DownlinkRecord>();
   private readonly freqs = new Map<number, { mhz: number; label: string }>();
-  /** The frame of each record, decoded only when served. */
-  private readonly frames = new WeakMap<PacketRecord, Uint8Array>();
+  /** The frame of the record at the same ring position, decoded only when served. */
+  private readonly frames: Uint8Array[];
   private readonly rssiBy = new Map<string, { observe(v: number): void }>();
   private readonly snrBy = new Map<string, { observe(v: number): void }>();
   lastPushAckMs: number | null = null;
@@ -98,6 +98,7 @@ export class Monitor {
     },
   ) {
     this.ring = new Array<PacketRecord>(Math.max(1, o.capacity));
+    this.frames = new Array<Uint8Array>(this.ring.length);
     const registers = [this.registry];
     this.rssi = new Histogram({ name: 'pktfwd_uplink_rssi_dbm', help: 'RSSI of received frames, dBm, per channel', labelNames: ['freq_mhz'], buckets: [-130, -120, -115, -110, -105, -100, -95, -90, -80, -70, -60, -40, -20], registers });
     this.snr = new Histogram({ name: 'pktfwd_uplink_snr_db', help: 'LoRa SNR of received frames, dB, per channel', labelNames: ['freq_mhz'], buckets: [-20, -15, -10, -7.5, -5, -2.5, 0, 2.5, 5, 7.5, 10, 15], registers });
@@ -141,8 +142,9 @@ export class Monitor {
     return this.o.wallClockMs?.() ?? Date.now();
   }
 
-  private push(r: PacketRecord, label: string): void {
+  private push(r: PacketRecord, frame: Uint8Array, label: string): void {
     this.ring[this.next] = r;
+    this.frames[this.next] = frame;
     this.next = (this.next + 1) % this.ring.length;
     const minute = Math.floor(r.timeMs / 60_000);
     let m = this.minutes.get(minute);
@@ -184,15 +186,14 @@ export class Monitor {
 
   /** An uplink fetched from the radio and what the upstream loop did with it. */
   uplink(p: RxPacket, outcome: UplinkRecord['outcome']): void {
+    const f = this.freq(p.freqHz);
     const r: UplinkRecord = {
-      ...this.base(p.freqHz, datrOf(p.radio), p.payload), dir: 'up', tmst: p.countUs, chan: p.ifChain, rfch: p.rfChain,
-      rssi: Math.round(p.rssiDbm), lsnr: p.snrDb ?? null, crc: p.crcStatus, outcome,
+      id: ++this.seq, timeMs: this.now(), time: '', freq: f.mhz, datr: datrOf(p.radio), size: p.payload.length,
+      dir: 'up', tmst: p.countUs, chan: p.ifChain, rfch: p.rfChain, rssi: Math.round(p.rssiDbm), lsnr: p.snrDb ?? null, crc: p.crcStatus, outcome,
     };
-    this.frames.set(r, p.payload);
-    const label = this.freq(p.freqHz).label;
-    this.push(r, label);
-    this.child(this.rssi, this.rssiBy, label).observe(p.rssiDbm);
-    if (p.snrDb !== undefined) this.child(this.snr, this.snrBy, label).observe(p.snrDb);
+    this.push(r, p.payload, f.label);
+    this.child(this.rssi, this.rssiBy, f.label).observe(p.rssiDbm);
+    if (p.snrDb !== undefined) this.child(this.snr, this.snrBy, f.label).observe(p.snrDb);
   }
 
   /** Receive-to-send latency of a forwarded uplink, µs. */
@@ -207,8 +208,7 @@ export class Monitor {
       ...this.base(req.freqHz, datrOf(req.radio), req.payload), dir: 'down', token, class: cls, powe: req.powerDbm ?? null,
       txAck: txAck ?? 'OK', countUs, outcome: txAck ? 'rejected' : 'queued', timingErrorUs: null,
     };
-    this.frames.set(r, req.payload);
-    this.push(r, this.freq(req.freqHz).label);
+    this.push(r, req.payload, this.freq(req.freqHz).label);
     if (!txAck && countUs !== null) this.pending.set(countUs >>> 0, r);
     if (this.pending.size > 64) this.pending.delete(this.pending.keys().next().value!);
   }
@@ -246,8 +246,7 @@ export class Monitor {
   }
 
   /** A record as served: its time as ISO 8601 and the LoRaWAN header read from its frame. */
-  private served(r: PacketRecord): PacketRecord {
-    const frame = this.frames.get(r);
+  private served(r: PacketRecord, frame: Uint8Array | undefined): PacketRecord {
     const header = frame ? decodeLorawanHeader(frame) : null;
     return { ...r, ...(header ?? {}), time: new Date(r.timeMs).toISOString() };
   }
@@ -256,11 +255,17 @@ export class Monitor {
   packets(limit: number, since = 0): PacketRecord[] {
     const n = this.ring.length;
     const out: PacketRecord[] = [];
+    const at: number[] = [];
     for (let i = 0; i < n; i++) {
-      const r = this.ring[(this.next + i) % n];
-      if (r && r.id > since) out.push(r);
+      const k = (this.next + i) % n;
+      const r = this.ring[k];
+      if (r && r.id > since) {
+        out.push(r);
+        at.push(k);
+      }
     }
-    return out.slice(Math.max(0, out.length - limit)).map((r) => this.served(r));
+    const from = Math.max(0, out.length - limit);
+    return out.slice(from).map((r, i) => this.served(r, this.frames[at[from + i]!]));
   }
 
   /** Uplinks and downlinks per minute per channel, the last {@link CHANNEL_MINUTES} minutes, oldest first. */
