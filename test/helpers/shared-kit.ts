@@ -12,6 +12,12 @@ export const SX1301_KIT = process.env.PKTFWD_SHARED_DIR
   ? join(process.env.PKTFWD_SHARED_DIR, 'sx1301')
   : fileURLToPath(new URL('../../../../shared/sx1301/', import.meta.url));
 
+/** The shared directory itself (../shared beside the checkout, or $PKTFWD_SHARED_DIR). */
+export const SHARED_DIR = join(SX1301_KIT, '..');
+
+/** The real receiver captures of shared/reference/nmea. */
+export const NMEA_DIR = join(SHARED_DIR, 'reference', 'nmea');
+
 /** Why tests needing `relPath` of the kit must skip, or undefined when it is there. */
 export function kitMissing(relPath: string): string | undefined {
   const p = join(SX1301_KIT, relPath);
