@@ -6,6 +6,8 @@ import { createLogger, setLogLevel, type LogFormat } from './log.js';
 import type { LevelWithSilent } from 'pino';
 import { startApiServer, type ApiServer } from './monitor/http-server.js';
 import { startSystemdNotify } from './systemd-notify.js';
+import { concentratorPps, GpsService, gpioPps, type PpsSource } from './gps.js';
+import { SerialGpsSource } from '../hal/gps/serial-source.js';
 
 /** Exit code for bad configuration (and for radios not built yet). */
 export const EXIT_CONFIG = 2;
@@ -93,9 +95,26 @@ export async function runForwarder(args: AppArgs): Promise<number> {
   for (const w of loaded.warnings) log.warn({ warning: w }, 'config warning');
   log.info({ files: loaded.files }, 'config loaded');
   const concentrator = makeConcentrator(loaded.config, log);
-  const fwd = new Forwarder({ config: loaded.config, concentrator, log });
+  const g = loaded.config.gateway;
+  const gpsLog = log.child({ module: 'gps' });
+  let ppsSource: PpsSource = concentratorPps(concentrator);
+  const gps = g.gpsTtyPath ? new GpsService({ concentrator, pps: { last: () => ppsSource.last(), close: () => ppsSource.close?.() }, log: gpsLog }) : undefined;
+  const fwd = new Forwarder({ config: loaded.config, concentrator, log, gps });
+  let gpsSource: SerialGpsSource | null = null;
   try {
     await fwd.start();
+    if (gps) {
+      if (g.gpsPpsPin !== null) {
+        try {
+          ppsSource = await gpioPps(concentrator, g.gpsPpsPin, gpsLog);
+        } catch (err) {
+          gpsLog.error({ err: (err as Error).message, pin: g.gpsPpsPin }, 'PPS GPIO not available: time from the serial messages only (coarse)');
+        }
+      }
+      gpsSource = new SerialGpsSource({ path: g.gpsTtyPath, baudRate: g.gpsBaudrate, ubx: g.gpsUbx, log: gpsLog }, gps);
+      gpsSource.start();
+      gps.start();
+    }
   } catch (err) {
     const e = err as Error & { code?: string };
     log.fatal({ err: e.message, code: e.code }, 'radio failed to start');
@@ -122,7 +141,8 @@ export async function runForwarder(args: AppArgs): Promise<number> {
       stopping = true;
       log.info({ why }, 'stopping');
       watchdog.stopping();
-      void Promise.all([fwd.stop(), server?.close()])
+      gps?.stop();
+      void Promise.all([fwd.stop(), server?.close(), gpsSource?.stop()])
         .catch((err: Error) => log.error({ err: err.message }, 'error while stopping'))
         .finally(() => {
           done();

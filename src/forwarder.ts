@@ -5,6 +5,7 @@ import type { ForwarderConfig } from './config/index.js';
 import { Downstream } from './downstream.js';
 import { ServerLink, type LookupFn } from './net/server-link.js';
 import { encodeStat, makeStat } from './protocol/index.js';
+import type { GpsService } from './gps.js';
 import { Monitor } from './monitor/monitor.js';
 import { VERSION } from './version.js';
 import type { CounterSet } from './stats.js';
@@ -22,6 +23,8 @@ export interface ForwarderOptions {
   lookup?: LookupFn;
   /** Wall clock for the stat `time` field, ms since the Unix epoch. */
   wallClockMs?: () => number;
+  /** The GPS (time reference, position), when one is configured. */
+  gps?: GpsService;
 }
 
 /**
@@ -75,6 +78,7 @@ export class Forwarder extends EventEmitter {
       stats: this.stats,
       log: o.log.child({ module: 'upstream' }),
       monitor: recording,
+      rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined,
     });
     this.scheduler = new TxScheduler({
       concentrator: o.concentrator,
@@ -82,6 +86,8 @@ export class Forwarder extends EventEmitter {
       stats: this.stats,
       log: o.log.child({ module: 'jit' }),
       monitor: recording,
+      gpsLocked: o.gps ? () => o.gps!.locked() : undefined,
+      gpsToCount: o.gps ? (ms) => o.gps!.gpsToCount(ms) : undefined,
     });
     this.downstream = new Downstream({
       link: this.link,
@@ -141,7 +147,7 @@ export class Forwarder extends EventEmitter {
     const g = this.o.config.gateway;
     const r = this.stats.report();
     const now = this.o.wallClockMs?.() ?? Date.now();
-    const location = g.fakeGps ? { lati: g.refLatitude, long: g.refLongitude, alti: g.refAltitudeM } : undefined;
+    const location = g.fakeGps ? { lati: g.refLatitude, long: g.refLongitude, alti: g.refAltitudeM } : this.o.gps?.location();
     const stat = makeStat(
       now,
       {
@@ -173,7 +179,7 @@ export class Forwarder extends EventEmitter {
           },
           jit: { queued: this.scheduler.jit.size },
           link: { server: this.link.serverAddress, ...this.link.counters },
-          gps: g.fakeGps ? 'fake coordinates' : 'disabled',
+          gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled',
           ...(this.o.concentrator.radioStats ? { radio: this.o.concentrator.radioStats() } : {}),
         },
       },
@@ -182,6 +188,14 @@ export class Forwarder extends EventEmitter {
     this.lastReport = r;
     this.emit('report', r);
     return r;
+  }
+
+  /** One line: fix, satellites, time reference. */
+  gpsSummary(): string {
+    const st = this.o.gps!.status();
+    const ref = st.reference;
+    const time = ref.valid ? `time reference valid${ref.coarse ? ' (coarse, no PPS)' : ''}, ${ref.ageS!.toFixed(1)} s old, crystal ${ref.xtalErrPpm.toFixed(2)} ppm` : 'no time reference';
+    return `${st.fix.fix ? `fix, ${st.fix.satellites ?? '?'} satellites` : 'no fix'}; ${time}; last PPS ${st.lastPpsAgeS === null ? 'never' : `${st.lastPpsAgeS.toFixed(1)} s ago`}`;
   }
 
   /**
@@ -215,7 +229,7 @@ export class Forwarder extends EventEmitter {
           pushAckPercent: r?.ackrPercent ?? null, pullAckPercent: r?.pullAckPercent ?? null,
         },
       ],
-      time: { gps: g.fakeGps ? 'fake coordinates' : g.gpsTtyPath ? 'configured, not yet read' : 'disabled', reference: null },
+      time: { gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled', ...(this.o.gps ? { detail: this.o.gps.status() } : {}) },
       counters: { total: { ...this.stats.counters }, lastInterval: r ? r.interval : null, statIntervalS: g.statIntervalS, rejected: { ...this.stats.rejected } },
       beacons: { sent: 0 },
       queue: { depth: this.scheduler.jit.size },
@@ -236,7 +250,7 @@ export interface ForwarderStatus {
     lastPushAckAgeS: number | null; lastPullAckAgeS: number | null; lastPushRttMs: number | null; lastPullRttMs: number | null;
     pushAckPercent: number | null; pullAckPercent: number | null;
   }[];
-  time: { gps: string; reference: null };
+  time: { gps: string; detail?: ReturnType<GpsService['status']> };
   counters: { total: CounterSet; lastInterval: CounterSet | null; statIntervalS: number; rejected: Record<TxAckError, number> };
   beacons: { sent: number };
   queue: { depth: number };

@@ -19,6 +19,8 @@ export interface TxSchedulerOptions {
   log: Logger;
   /** True once a valid GPS time reference exists (the GPS issue); until then tmms is GPS_UNLOCKED. */
   gpsLocked?: () => boolean;
+  /** GPS time (ms) → counter value, or null without a precise time reference. */
+  gpsToCount?: (gpsMs: number) => number | null;
   /** Keeps each request and its fate for the status API. */
   monitor?: Monitor;
 }
@@ -52,8 +54,10 @@ export class TxScheduler {
       this.log.warn({ token, error, reason }, 'downlink rejected');
       return error;
     };
-    if (req.timing.kind === 'tmms' && !(this.o.gpsLocked?.() ?? false)) {
-      return reject('GPS_UNLOCKED', 'tmms requested but no valid GPS time reference');
+    let tmmsCount: number | null = null;
+    if (req.timing.kind === 'tmms') {
+      tmmsCount = this.o.gpsLocked?.() ? (this.o.gpsToCount?.(req.timing.gpsMs) ?? null) : null;
+      if (tmmsCount === null) return reject('GPS_UNLOCKED', 'tmms requested but no valid GPS time reference');
     }
     const radio = this.o.board.radios[req.rfChain];
     if (!radio || !radio.enable || !radio.txEnable) {
@@ -71,7 +75,7 @@ export class TxScheduler {
     }
     const packet: TxPacket = {
       mode: 'timestamped',
-      countUs: req.timing.kind === 'tmst' ? req.timing.countUs : 0,
+      countUs: req.timing.kind === 'tmst' ? req.timing.countUs : (tmmsCount ?? 0),
       freqHz: req.freqHz,
       rfChain: req.rfChain,
       powerDbm: power.powerDbm,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Concentrator, RxPacket } from '../hal/index.js';
 import { u32 } from '../hal/index.js';
-import { decodePacket, encodePacket, encodeRxpk, planPushDataBodies, rxPacketToRxpk } from './protocol/index.js';
+import { decodePacket, encodePacket, encodeRxpk, planPushDataBodies, rxPacketToRxpk, type RxTime } from './protocol/index.js';
 import type { ServerLink } from './net/server-link.js';
 import { TokenSource } from './net/tokens.js';
 import type { Monitor } from './monitor/monitor.js';
@@ -34,6 +34,8 @@ export interface UpstreamOptions {
   tokens?: TokenSource;
   /** Keeps each uplink for the status API. */
   monitor?: Monitor;
+  /** `time`/`tmms` of a reception from the GPS time reference (undefined without one). */
+  rxTime?: (countUs: number) => RxTime | undefined;
 }
 
 /**
@@ -146,7 +148,7 @@ export class Upstream {
     const packets = this.filter(fetched);
     const stat = this.pendingStat;
     if (packets.length === 0 && stat === null) return;
-    const rxpks = packets.map((p) => encodeRxpk(rxPacketToRxpk(p)));
+    const rxpks = packets.map((p) => encodeRxpk(rxPacketToRxpk(p, this.o.rxTime?.(p.countUs))));
     const bodies = planPushDataBodies(rxpks, stat, PUSH_DATA_MAX_BYTES - 12);
     this.pendingStat = null;
     const c = this.o.stats.counters;

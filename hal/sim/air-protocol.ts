@@ -25,6 +25,11 @@ export interface AirListen {
   op: 'listen';
 }
 
+/** A PPS edge: the sim latches its counter when the datagram arrives (the GPS tests' "wire"). */
+export interface AirPps {
+  op: 'pps';
+}
+
 /** The sim's answer to listen: the counter at the moment it answered. */
 export interface AirListening {
   op: 'listening';
@@ -51,7 +56,7 @@ export interface AirDownlink {
 }
 
 /** Any message of the virtual air. */
-export type AirMessage = AirUplink | AirListen | AirListening | AirDownlink;
+export type AirMessage = AirUplink | AirListen | AirListening | AirDownlink | AirPps;
 
 /** Result of {@link decodeAirMessage}. */
 export type AirDecodeResult = { ok: true; msg: AirMessage } | { ok: false; reason: string };
@@ -108,6 +113,8 @@ export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
   switch (m.op) {
     case 'listen':
       return { ok: true, msg: { op: 'listen' } };
+    case 'pps':
+      return { ok: true, msg: { op: 'pps' } };
     case 'listening': {
       const c = num(m, 'count_us');
       if (typeof c === 'string' || !isU32(c)) return { ok: false, reason: 'count_us must be a u32 integer' };
@@ -169,6 +176,8 @@ export function encodeAirMessage(msg: AirMessage): string {
   switch (msg.op) {
     case 'listen':
       return '{"op":"listen"}';
+    case 'pps':
+      return '{"op":"pps"}';
     case 'listening':
       return JSON.stringify({ op: 'listening', count_us: msg.countUs });
     case 'uplink': {

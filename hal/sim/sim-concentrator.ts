@@ -71,6 +71,7 @@ export class SimConcentrator implements Concentrator {
   private readonly callbacks: (() => void)[] = [];
   private signalPending = false;
   private tx: Scheduled | null = null;
+  private ppsLatch: number | null = null;
   private nextId = 1;
   private txDead = false;
   /** Last time a FIFO-overflow warning was logged, ms (one per second at most). */
@@ -203,8 +204,9 @@ export class SimConcentrator implements Concentrator {
     return this.clock.nowUs();
   }
 
+  /** The counter latched at the last `{"op":"pps"}` of the virtual air, or null before any. */
   async ppsCounterUs(): Promise<number | null> {
-    return null;
+    return this.clock ? this.ppsLatch : null;
   }
 
   private statusNow(): TxStatus {
@@ -248,6 +250,10 @@ export class SimConcentrator implements Concentrator {
     if (msg.op === 'listen') {
       this.listeners.add(from);
       this.sock?.send(encodeAirMessage({ op: 'listening', countUs: this.clock!.nowUs() }), from.port, from.address);
+      return;
+    }
+    if (msg.op === 'pps') {
+      this.ppsLatch = countUs;
       return;
     }
     if (msg.op !== 'uplink') {

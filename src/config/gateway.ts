@@ -69,6 +69,9 @@ export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui'
   },
   fakeGps: { key: 'fake_gps', rule: bool, default: false, doc: 'report ref_* coordinates in stat as if from a GPS' },
   gpsTtyPath: { key: 'gps_tty_path', rule: str('a device path string'), default: '', doc: 'GPS serial device; "" = GPS off' },
+  gpsBaudrate: { key: 'gps_baudrate', rule: oneOf([4800, 9600, 19200, 38400, 57600, 115200]), default: 9600, doc: 'GPS serial speed (the reference: 9600)' },
+  gpsUbx: { key: 'gps_ubx', rule: bool, default: false, doc: 'u-blox receiver: enable and read UBX NAV-TIMEGPS' },
+  gpsPpsPin: { key: 'gps_pps_pin', rule: nullable(int(0, 27, 'a BCM GPIO number 0..27')), default: null, doc: 'PPS on a GPIO (SX127x boards); null = the concentrator\'s PPS input' },
   autoquitThreshold: {
     key: 'autoquit_threshold',
     rule: int(0, U32_MAX, 'an integer >= 0 (0 = off)'),

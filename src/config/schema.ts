@@ -32,6 +32,12 @@ export interface GatewayConf {
   fakeGps: boolean;
   /** Serial device of the GPS; "" means GPS off. */
   gpsTtyPath: string;
+  /** Serial speed of the GPS, baud. */
+  gpsBaudrate: number;
+  /** u-blox: send CFG-MSG for NAV-TIMEGPS and read UBX frames. */
+  gpsUbx: boolean;
+  /** BCM GPIO carrying PPS (boards without a concentrator PPS input, e.g. SX127x HATs); null = the concentrator's. */
+  gpsPpsPin: number | null;
   /** Consecutive unacknowledged PULL_DATA before a clean exit; 0 = never. */
   autoquitThreshold: number;
   /** Class B beacon period; 0 = beacons off. */
