@@ -37,6 +37,8 @@ export interface SimCounters {
   received: number;
   fifoOverflow: number;
   emitted: number;
+  /** `{"op":"pps"}` datagrams latched. */
+  ppsEdges: number;
   txRefused: number;
 }
 
@@ -58,7 +60,7 @@ interface Scheduled {
  */
 export class SimConcentrator implements Concentrator {
   readonly counters: SimCounters = {
-    airDatagrams: 0, airMalformed: 0, notOnPlan: 0, received: 0, fifoOverflow: 0, emitted: 0, txRefused: 0,
+    airDatagrams: 0, airMalformed: 0, notOnPlan: 0, received: 0, fifoOverflow: 0, emitted: 0, txRefused: 0, ppsEdges: 0,
   };
   private clock: SimClock | null = null;
   private sock: dgram.Socket | null = null;
@@ -204,7 +206,7 @@ export class SimConcentrator implements Concentrator {
     return this.clock.nowUs();
   }
 
-  /** The counter latched at the last `{"op":"pps"}` of the virtual air, or null before any. */
+  /** The PPS latch of the last `{"op":"pps"}` of the virtual air (its whole counter second), or null before any. */
   async ppsCounterUs(): Promise<number | null> {
     return this.clock ? this.ppsLatch : null;
   }
@@ -253,7 +255,10 @@ export class SimConcentrator implements Concentrator {
       return;
     }
     if (msg.op === 'pps') {
-      this.ppsLatch = countUs;
+      // The edge a GPS-disciplined PPS would have marked: the counter's last whole second (a datagram's own
+      // timing jitters by milliseconds, a PPS by nanoseconds). Send it within a second after the boundary.
+      this.ppsLatch = Math.floor(countUs / 1_000_000) * 1_000_000;
+      this.counters.ppsEdges++;
       return;
     }
     if (msg.op !== 'uplink') {
