@@ -5,6 +5,7 @@ import type { ForwarderConfig } from './config/index.js';
 import { Downstream } from './downstream.js';
 import { ServerLink, type LookupFn } from './net/server-link.js';
 import { encodeStat, makeStat } from './protocol/index.js';
+import { BeaconService } from './beacon.js';
 import type { GpsService } from './gps.js';
 import { Monitor } from './monitor/monitor.js';
 import { VERSION } from './version.js';
@@ -40,6 +41,8 @@ export class Forwarder extends EventEmitter {
   readonly downstream: Downstream;
   readonly scheduler: TxScheduler;
   readonly monitor: Monitor;
+  /** Class B beacons (with a GPS and beacon_period > 0). */
+  readonly beacons: BeaconService | null;
   /** Wall-clock ms at start(), null before. */
   startedAtMs: number | null = null;
   /** The last closed stat interval. */
@@ -101,6 +104,9 @@ export class Forwarder extends EventEmitter {
       monitor: recording,
     });
     if (recording) o.concentrator.onTxStart?.((e) => recording.txStart(e));
+    this.beacons = o.gps && g.beaconPeriodS > 0
+      ? new BeaconService({ gateway: g, gps: o.gps, scheduler: this.scheduler, concentrator: o.concentrator, log: o.log.child({ module: 'beacon' }) })
+      : null;
   }
 
   /** Starts the radio, then the network loops. Rejects if the radio cannot start. */
@@ -113,6 +119,7 @@ export class Forwarder extends EventEmitter {
     await this.link.start();
     this.upstream.start();
     this.downstream.start();
+    this.beacons?.start();
     this.statTimer = setInterval(() => this.report(), g.statIntervalS * 1000);
     this.log.info(
       { gatewayId: g.gatewayId, gatewayIdFrom: g.gatewayIdFrom, server: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, radio: g.radio },
@@ -127,6 +134,7 @@ export class Forwarder extends EventEmitter {
   async stop(): Promise<void> {
     if (this.statTimer) clearInterval(this.statTimer);
     this.statTimer = null;
+    this.beacons?.stop();
     this.upstream.stop();
     this.downstream.stop();
     this.scheduler.stop();
@@ -231,7 +239,10 @@ export class Forwarder extends EventEmitter {
       ],
       time: { gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled', ...(this.o.gps ? { detail: this.o.gps.status() } : {}) },
       counters: { total: { ...this.stats.counters }, lastInterval: r ? r.interval : null, statIntervalS: g.statIntervalS, rejected: { ...this.stats.rejected } },
-      beacons: { sent: 0 },
+      beacons: {
+        enabled: this.beacons !== null, periodS: g.beaconPeriodS, queuedAhead: this.beacons?.queuedAhead ?? 0,
+        queued: this.stats.counters.beaconQueued, sent: this.stats.counters.beaconSent, rejected: this.stats.counters.beaconRejected,
+      },
       queue: { depth: this.scheduler.jit.size },
     };
   }
@@ -252,6 +263,6 @@ export interface ForwarderStatus {
   }[];
   time: { gps: string; detail?: ReturnType<GpsService['status']> };
   counters: { total: CounterSet; lastInterval: CounterSet | null; statIntervalS: number; rejected: Record<TxAckError, number> };
-  beacons: { sent: number };
+  beacons: { enabled: boolean; periodS: number; queuedAhead: number; queued: number; sent: number; rejected: number };
   queue: { depth: number };
 }

@@ -17,7 +17,7 @@
 import type { Logger } from 'pino';
 import type { Concentrator } from '../hal/index.js';
 import { parseNmea, type NmeaReject } from '../hal/gps/nmea.js';
-import { DEFAULT_LEAP_SECONDS, gpsToUtcMs, TimeReference, utcToGpsMs, type TimeReferenceStatus } from '../hal/gps/time-reference.js';
+import { DEFAULT_LEAP_SECONDS, gpsToUtcMs, TimeReference, utcToGpsMs, type TimeReferenceOptions, type TimeReferenceStatus } from '../hal/gps/time-reference.js';
 import { parseNavTimegps } from '../hal/gps/ubx.js';
 import type { RxTime } from './protocol/rxpk.js';
 
@@ -65,7 +65,7 @@ const PPS_MAX_LAG_MS = 1000;
 
 /** The GPS state the forwarder uses. */
 export class GpsService {
-  readonly reference = new TimeReference();
+  readonly reference: TimeReference;
   readonly counters = {
     lines: 0, rmc: 0, gga: 0, zda: 0, navTimegps: 0, other: 0,
     rejected: { 'no-start': 0, 'no-checksum': 0, 'bad-checksum': 0, 'too-long': 0, malformed: 0 } as Record<NmeaReject, number>,
@@ -92,8 +92,12 @@ export class GpsService {
       pps: PpsSource;
       log: Logger;
       now?: () => number;
+      /** Time-reference tunables (tests shorten the crystal averaging). */
+      reference?: TimeReferenceOptions;
     },
-  ) {}
+  ) {
+    this.reference = new TimeReference(o.reference);
+  }
 
   private now(): number {
     return this.o.now?.() ?? performance.now();

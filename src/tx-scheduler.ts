@@ -37,6 +37,8 @@ export class TxScheduler {
   readonly jit = new JitQueue<TxPacket>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Queued frames that are beacons (counted apart, as PF4 does). */
+  private readonly beacons = new WeakSet<TxPacket>();
   private readonly log: Logger;
 
   constructor(private readonly o: TxSchedulerOptions) {
@@ -109,6 +111,25 @@ export class TxScheduler {
     return null;
   }
 
+  /**
+   * Queues a Class B beacon (already at its counter value). Beacons keep
+   * their slot: a downlink overlapping one gets COLLISION_BEACON.
+   */
+  async scheduleBeacon(p: TxPacket): Promise<{ ok: true } | { ok: false; error: string; reason: string }> {
+    const toa = timeOnAirUs({ radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader });
+    const now = await this.o.concentrator.counterUs();
+    const r = this.jit.enqueue(now, { cls: 'beacon', countUs: p.countUs, timeOnAirUs: toa, item: p });
+    const c = this.o.stats.counters;
+    if (!r.ok) {
+      c.beaconRejected++;
+      return r;
+    }
+    c.beaconQueued++;
+    this.beacons.add(p);
+    this.arm(now);
+    return { ok: true };
+  }
+
   /** Cancels the timer; queued frames are dropped. */
   stop(): void {
     this.stopped = true;
@@ -140,6 +161,11 @@ export class TxScheduler {
     const { due, expired } = this.jit.takeDue(now);
     const c = this.o.stats.counters;
     for (const e of expired) {
+      if (this.beacons.has(e.item)) {
+        c.beaconRejected++;
+        this.log.warn({ countUs: e.countUs }, 'beacon dropped: its time passed before hand-over');
+        continue;
+      }
       c.txExpired++;
       this.o.monitor?.handOver(e.countUs, 'expired');
       this.log.warn({ countUs: e.countUs, lateUs: (now - e.countUs) | 0 }, 'downlink dropped: its time passed before hand-over');
@@ -150,6 +176,15 @@ export class TxScheduler {
 
   private async handOver(p: TxPacket): Promise<void> {
     const c = this.o.stats.counters;
+    if (this.beacons.has(p)) {
+      const r = await this.o.concentrator.send(p).catch((err: Error) => ({ ok: false as const, error: 'INVALID', detail: err.message }));
+      if (r.ok) c.beaconSent++;
+      else {
+        c.beaconRejected++;
+        this.log.warn({ countUs: p.countUs, detail: r.detail }, 'beacon refused by the radio');
+      }
+      return;
+    }
     try {
       const r = await this.o.concentrator.send(p);
       if (r.ok) {
