@@ -112,6 +112,7 @@ export async function runForwarder(args: AppArgs): Promise<number> {
         }
       }
       gpsSource = new SerialGpsSource({ path: g.gpsTtyPath, baudRate: g.gpsBaudrate, ubx: g.gpsUbx, log: gpsLog }, gps);
+      gps.source = gpsSource;
       gpsSource.start();
       gps.start();
     }

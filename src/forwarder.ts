@@ -203,7 +203,8 @@ export class Forwarder extends EventEmitter {
     const st = this.o.gps!.status();
     const ref = st.reference;
     const time = ref.valid ? `time reference valid${ref.coarse ? ' (coarse, no PPS)' : ''}, ${ref.ageS!.toFixed(1)} s old, crystal ${ref.xtalErrPpm.toFixed(2)} ppm` : 'no time reference';
-    return `${st.fix.fix ? `fix, ${st.fix.satellites ?? '?'} satellites` : 'no fix'}; ${time}; last PPS ${st.lastPpsAgeS === null ? 'never' : `${st.lastPpsAgeS.toFixed(1)} s ago`}`;
+    const serial = st.serial && st.serial.state !== 'open' ? `serial port ${st.serial.state}${st.serial.lastError ? ` (${st.serial.lastError})` : ''}; ` : '';
+    return `${serial}${st.fix.fix ? `fix, ${st.fix.satellites ?? '?'} satellites` : 'no fix'}; ${time}; last PPS ${st.lastPpsAgeS === null ? 'never' : `${st.lastPpsAgeS.toFixed(1)} s ago`}`;
   }
 
   /**

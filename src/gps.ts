@@ -83,6 +83,9 @@ export class GpsService {
   private lastSyncedSecond: number | null = null;
   private lastPpsAtMs: number | null = null;
   private wasValid = false;
+  private hadFix = false;
+  /** The serial source, for the status (set by the app). */
+  source: { state: string; lastError: string | null; counters: Record<string, number> } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
 
@@ -115,6 +118,12 @@ export class GpsService {
   }
 
   private checkValidity(): void {
+    const fix = this.fix();
+    if (fix.fix !== this.hadFix) {
+      this.hadFix = fix.fix;
+      if (fix.fix) this.o.log.info({ satellites: fix.satellites, lat: fix.lat, lon: fix.lon }, 'GPS fix');
+      else this.o.log.warn({ lastUtc: fix.lastUtc }, 'GPS fix lost');
+    }
     const st = this.reference.status(this.now());
     if (st.valid !== this.wasValid) {
       this.wasValid = st.valid;
@@ -251,9 +260,10 @@ export class GpsService {
     };
   }
 
-  status(): { fix: GpsFix; reference: TimeReferenceStatus; lastPpsAgeS: number | null; leapSeconds: number; counters: GpsService['counters'] } {
+  status(): { fix: GpsFix; reference: TimeReferenceStatus; lastPpsAgeS: number | null; leapSeconds: number; counters: GpsService['counters']; serial: GpsService['source'] } {
     const now = this.now();
     return {
+      serial: this.source ? { state: this.source.state, lastError: this.source.lastError, counters: { ...this.source.counters } } : null,
       fix: this.fix(), reference: this.reference.status(now), lastPpsAgeS: this.lastPpsAtMs === null ? null : (now - this.lastPpsAtMs) / 1000,
       leapSeconds: this.leapS, counters: this.counters,
     };

@@ -37,9 +37,9 @@ async function cli(args: string[]): Promise<{ code: number | null; out: string }
 }
 
 /** A forwarder process on the simulated radio, its status API on a free port. */
-async function forwarder(o: { port: number; logLevel?: string; keepalive?: number }): Promise<Proc & { url: string; air: number; conf: string; doc: Record<string, Record<string, unknown>> }> {
+async function forwarder(o: { port: number; logLevel?: string; keepalive?: number; gateway?: Record<string, unknown> }): Promise<Proc & { url: string; air: number; conf: string; doc: Record<string, Record<string, unknown>> }> {
   const doc = JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
-  doc.gateway_conf = { ...doc.gateway_conf, gateway_ID: '0016C001FF10A235', server_address: '127.0.0.1', serv_port_up: o.port, serv_port_down: o.port, keepalive_interval: o.keepalive ?? 1, log_level: o.logLevel ?? 'info' };
+  doc.gateway_conf = { ...doc.gateway_conf, gateway_ID: '0016C001FF10A235', server_address: '127.0.0.1', serv_port_up: o.port, serv_port_down: o.port, keepalive_interval: o.keepalive ?? 1, log_level: o.logLevel ?? 'info', ...o.gateway };
   doc.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
   doc.api_conf = { port: 0 };
   const conf = join(mkdtempSync(join(tmpdir(), 'pktfwd-status-')), 'global_conf.json');
@@ -114,6 +114,22 @@ describe('pktfwd status / packets against a running forwarder', () => {
     } finally {
       f.child.kill('SIGKILL');
       silent.close();
+    }
+  });
+
+  test('a GPS that is not there: the forwarder keeps forwarding and says so in the status and the log', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const f = await forwarder({ port, gateway: { gps_tty_path: '/dev/ttyNOPE0' } });
+    try {
+      await waitFor(() => f.out().includes('"msg":"GPS serial port unavailable; retrying"'), 5000, 'the log line');
+      await uplink(f.air, 1);
+      await waitFor(() => ns.counts.rxpk >= 1, 5000, 'the uplink still forwarded');
+      const st = await cli(['status', '--url', f.url]);
+      assert.match(st.out, /^time\s+GPS serial port waiting \(.*\/dev\/ttyNOPE0.*\); no fix; no time reference; last PPS never$/m);
+    } finally {
+      f.child.kill('SIGKILL');
+      ns.stop();
     }
   });
 

@@ -123,3 +123,44 @@ test('serial GPS end to end: capture replayed through a pty, PPS on the sim; upl
     socat.kill();
   }
 });
+
+test('serial source with UBX: CFG-MSG sent at open, NAV-TIMEGPS and NMEA read from one stream; a port that disappears is reopened', { skip: haveSocat ? false : 'socat not installed', timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-gps-ubx-'));
+  const startSocat = () => spawn('socat', ['pty,raw,echo=0,link=' + join(dir, 'gps'), 'pty,raw,echo=0,link=' + join(dir, 'feed')], { stdio: 'ignore' });
+  let socat = startSocat();
+  const got: string[] = [];
+  const { log, lines } = memoryLogger();
+  const source = new SerialGpsSource(
+    { path: join(dir, 'gps'), baudRate: 9600, ubx: true, log, reopenMinMs: 100, reopenMaxMs: 400 },
+    { nmea: (l) => got.push(`nmea ${l.slice(0, 6)}`), ubx: (cls, id, p) => got.push(`ubx ${cls}/${id}/${p.length}`) },
+  );
+  const { createReadStream } = await import('node:fs');
+  try {
+    await waitFor(() => existsSync(join(dir, 'feed')), 5000, 'ptys');
+    const fromGateway: Buffer[] = [];
+    const rd = createReadStream(join(dir, 'feed'));
+    rd.on('data', (d) => fromGateway.push(d as Buffer));
+    rd.on('error', () => undefined);
+    source.start();
+    await waitFor(() => source.state === 'open', 5000, 'open');
+    await waitFor(() => Buffer.concat(fromGateway).length >= 16, 5000, 'CFG-MSG from the gateway');
+    assert.equal(Buffer.concat(fromGateway).subarray(0, 16).toString('hex'), 'b56206010800012000010100000032' + '94');
+    const nav = Buffer.from('b5620120100000709914c7cfffff1a091207320000005012', 'hex');
+    const fd = openSync(join(dir, 'feed'), 'w');
+    writeSync(fd, Buffer.concat([Buffer.from('$GNRMC,223745.00,A,3806.62964,N,12237.61382,W,0.040,,110720,,,D,V*0E\r\n'), nav, Buffer.from('\x00junk')]));
+    closeSync(fd);
+    await waitFor(() => got.length >= 2, 5000, 'frames');
+    assert.deepEqual(got, ['nmea $GNRMC', 'ubx 1/32/16']);
+    rd.destroy();
+    // The receiver goes away (USB unplugged): the source says so and retries; it comes back: reopened.
+    socat.kill();
+    await waitFor(() => source.state === 'waiting', 5000, 'waiting after the port vanished');
+    await sleep(500);
+    socat = startSocat();
+    await waitFor(() => source.state === 'open' && source.counters.opens === 2, 10_000, 'reopened');
+    assert.ok(lines().some((l) => l.msg === 'GPS serial port unavailable; retrying'));
+  } finally {
+    await source.stop();
+    socat.kill();
+  }
+});
