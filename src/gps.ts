@@ -16,6 +16,7 @@
  */
 import type { Logger } from 'pino';
 import type { Concentrator } from '../hal/index.js';
+import type { GpioProvider } from '../hal/gpio/lines.js';
 import { parseNmea, type NmeaReject } from '../hal/gps/nmea.js';
 import { DEFAULT_LEAP_SECONDS, gpsToUtcMs, TimeReference, utcToGpsMs, type TimeReferenceOptions, type TimeReferenceStatus } from '../hal/gps/time-reference.js';
 import { parseNavTimegps } from '../hal/gps/ubx.js';
@@ -277,9 +278,9 @@ export class GpsService {
  * after (the read's own delay taken off). The kernel-to-callback latency
  * (tens to hundreds of µs, as for DIO0) is not removed.
  */
-export async function gpioPps(c: Concentrator, bcm: number, log: Logger): Promise<PpsSource> {
-  const { openOnoffGpio } = await import('../hal/gpio/lines.js');
-  const line = (await openOnoffGpio()).risingEdge(bcm, 'pps');
+export async function gpioPps(c: Concentrator, bcm: number, log: Logger, gpio?: GpioProvider): Promise<PpsSource> {
+  const provider = gpio ?? (await (await import('../hal/gpio/lines.js')).openOnoffGpio());
+  const line = provider.risingEdge(bcm, 'pps');
   let latch: PpsLatch | null = null;
   line.watch(
     () => {

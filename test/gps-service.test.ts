@@ -9,7 +9,8 @@ import type { Concentrator } from '../hal/index.js';
 import { nmeaChecksum } from '../hal/gps/nmea.js';
 import { utcToGpsMs } from '../hal/gps/time-reference.js';
 import { ubxFrame } from '../hal/gps/ubx.js';
-import { GpsService, type PpsLatch } from '../src/gps.js';
+import { gpioPps, GpsService, type PpsLatch } from '../src/gps.js';
+import type { GpioProvider } from '../hal/gpio/lines.js';
 import { memoryLogger } from './helpers/harness.js';
 
 const S0 = Date.UTC(2022, 2, 9, 15, 1, 19);
@@ -129,4 +130,37 @@ describe('GpsService', () => {
     const c = r.gps.counters;
     assert.deepEqual([c.rejected['no-start'], c.rejected['bad-checksum'], c.rejected['no-checksum'], c.other], [2, 1, 1, 2]);
   });
+});
+
+test('PPS on a GPIO: each rising edge latches the counter at the edge (the read delay taken off)', async () => {
+  let edge: (() => void) | null = null;
+  let closed = false;
+  const gpio: GpioProvider = {
+    output: () => { throw new Error('not used'); },
+    risingEdge: (bcm, label) => {
+      assert.deepEqual([bcm, label], [18, 'pps']);
+      return { watch: (cb) => { edge = cb; }, read: () => 1, close: () => { closed = true; } };
+    },
+  };
+  let reads = 0;
+  const t0 = performance.now();
+  // A counter that takes 2 ms to read, as a busy SPI bus might.
+  const conc = {
+    counterUs: async () => {
+      reads++;
+      await new Promise((r) => setTimeout(r, 2));
+      return Math.round((performance.now() - t0) * 1000) >>> 0;
+    },
+  } as unknown as Concentrator;
+  const pps = await gpioPps(conc, 18, memoryLogger().log, gpio);
+  assert.equal(await pps.last(), null);
+  const at = performance.now();
+  edge!();
+  await new Promise((r) => setTimeout(r, 20));
+  const l = (await pps.last())!;
+  assert.equal(reads, 1);
+  assert.ok(Math.abs(l.atMs - at) < 1, 'stamped in the edge callback');
+  assert.ok(Math.abs(l.countUs - (at - t0) * 1000) < 500, `latch ${l.countUs} vs edge ${Math.round((at - t0) * 1000)} µs`);
+  pps.close!();
+  assert.ok(closed);
 });
