@@ -6,6 +6,7 @@ import { Downstream } from './downstream.js';
 import { ServerLink, type LookupFn } from './net/server-link.js';
 import { encodeStat, makeStat } from './protocol/index.js';
 import { BeaconService } from './beacon.js';
+import { Regulation } from './regulation.js';
 import type { GpsService } from './gps.js';
 import { Monitor } from './monitor/monitor.js';
 import { VERSION } from './version.js';
@@ -41,6 +42,8 @@ export class Forwarder extends EventEmitter {
   readonly downstream: Downstream;
   readonly scheduler: TxScheduler;
   readonly monitor: Monitor;
+  /** EIRP limits and duty cycles of the configured region. */
+  readonly regulation: Regulation;
   /** Class B beacons (with a GPS and beacon_period > 0). */
   readonly beacons: BeaconService | null;
   /** Wall-clock ms at start(), null before. */
@@ -83,6 +86,7 @@ export class Forwarder extends EventEmitter {
       monitor: recording,
       rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined,
     });
+    this.regulation = new Regulation(g.region === 'auto' ? 'none' : g.region);
     this.scheduler = new TxScheduler({
       concentrator: o.concentrator,
       board: o.config.board,
@@ -91,6 +95,8 @@ export class Forwarder extends EventEmitter {
       monitor: recording,
       gpsLocked: o.gps ? () => o.gps!.locked() : undefined,
       gpsToCount: o.gps ? (ms) => o.gps!.gpsToCount(ms) : undefined,
+      regulation: this.regulation,
+      clockMs: o.wallClockMs,
     });
     this.downstream = new Downstream({
       link: this.link,
@@ -245,6 +251,7 @@ export class Forwarder extends EventEmitter {
         queued: this.stats.counters.beaconQueued, sent: this.stats.counters.beaconSent, rejected: this.stats.counters.beaconRejected,
       },
       queue: { depth: this.scheduler.jit.size },
+      regulation: this.regulation.status(this.o.wallClockMs?.() ?? Date.now()),
     };
   }
 }
@@ -266,4 +273,5 @@ export interface ForwarderStatus {
   counters: { total: CounterSet; lastInterval: CounterSet | null; statIntervalS: number; rejected: Record<TxAckError, number> };
   beacons: { enabled: boolean; periodS: number; queuedAhead: number; queued: number; sent: number; rejected: number };
   queue: { depth: number };
+  regulation: ReturnType<Regulation['status']>;
 }

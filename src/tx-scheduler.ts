@@ -5,6 +5,7 @@ import { JitQueue, type JitClass } from './jit/index.js';
 import type { TxRequest } from './protocol/index.js';
 import type { TxAckError } from './protocol/tx-ack-error.js';
 import type { Monitor } from './monitor/monitor.js';
+import type { Regulation } from './regulation.js';
 import type { ForwarderStats } from './stats.js';
 import { choosePower } from './tx-power.js';
 
@@ -21,6 +22,10 @@ export interface TxSchedulerOptions {
   gpsLocked?: () => boolean;
   /** GPS time (ms) → counter value, or null without a precise time reference. */
   gpsToCount?: (gpsMs: number) => number | null;
+  /** EIRP limits and duty cycles (regulation.ts); absent: no regional rules. */
+  regulation?: Regulation;
+  /** Wall clock for the duty-cycle hour, ms (default Date.now). */
+  clockMs?: () => number;
   /** Keeps each request and its fate for the status API. */
   monitor?: Monitor;
 }
@@ -37,6 +42,8 @@ export class TxScheduler {
   readonly jit = new JitQueue<TxPacket>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Duty-cycle bookings of queued frames, given back if a frame never goes out. */
+  private readonly bookings = new WeakMap<TxPacket, number>();
   /** Queued frames that are beacons (counted apart, as PF4 does). */
   private readonly beacons = new WeakSet<TxPacket>();
   private readonly log: Logger;
@@ -68,10 +75,37 @@ export class TxScheduler {
     if (req.freqHz < radio.txFreqMinHz || req.freqHz > radio.txFreqMaxHz) {
       return reject('TX_FREQ', `${req.freqHz} Hz outside rfch ${req.rfChain} TX range [${radio.txFreqMinHz}, ${radio.txFreqMaxHz}]`);
     }
+    const toa = timeOnAirUs({
+      radio: req.radio,
+      payloadSize: req.payload.length,
+      preambleSymbols: req.preambleSymbols,
+      noCrc: req.noCrc,
+      noHeader: false,
+    });
+    const cls: JitClass = req.timing.kind === 'immediate' ? 'C' : req.timing.kind === 'tmms' ? 'B' : 'A';
+    const now = await this.o.concentrator.counterUs();
+    const target = req.timing.kind === 'tmst' ? req.timing.countUs : (tmmsCount ?? now);
     // PF4: powe absent means 0 dBm, and the antenna gain is only subtracted from a given powe.
-    const requested = req.powerDbm === undefined ? 0 : req.powerDbm - this.o.board.antennaGainDbi;
+    const gain = this.o.board.antennaGainDbi;
+    let requested = req.powerDbm === undefined ? 0 : req.powerDbm - gain;
+    // The law first: the EIRP limit of the band/region (lowered to it, logged) and the duty cycle (refused).
+    let booking = 0;
+    if (this.o.regulation) {
+      const startMs = (this.o.clockMs?.() ?? Date.now()) + Math.max(0, (target - now) | 0) / 1000;
+      const v = this.o.regulation.check({ freqHz: req.freqHz, eirpDbm: requested + gain, airtimeUs: toa, startMs });
+      if (!v.ok) return reject(v.error, v.reason);
+      booking = v.id;
+      if (v.clamped) {
+        this.log.warn({ token, requestedEirpDbm: requested + gain, maxEirpDbm: v.eirpDbm, band: v.band }, 'TX power above the legal EIRP: lowered to it');
+        requested = v.eirpDbm - gain;
+      }
+    }
+    const refuse = (error: TxAckError, reason: string): TxAckError => {
+      if (booking) this.o.regulation?.release(booking);
+      return reject(error, reason);
+    };
     const power = choosePower(this.o.board.txLut, requested);
-    if (!power.ok) return reject('TX_POWER', power.reason);
+    if (!power.ok) return refuse('TX_POWER', power.reason);
     if (!power.exact) {
       this.log.warn({ token, requestedDbm: requested, usedDbm: power.powerDbm }, 'TX power not in gain table, using the closest lower');
     }
@@ -89,18 +123,10 @@ export class TxScheduler {
       noHeader: false,
       payload: req.payload,
     };
-    const toa = timeOnAirUs({
-      radio: req.radio,
-      payloadSize: req.payload.length,
-      preambleSymbols: req.preambleSymbols,
-      noCrc: req.noCrc,
-      noHeader: false,
-    });
-    const cls: JitClass = req.timing.kind === 'immediate' ? 'C' : req.timing.kind === 'tmms' ? 'B' : 'A';
-    const now = await this.o.concentrator.counterUs();
     this.o.stats.counters.txRequested++;
     const r = this.jit.enqueue(now, { cls, countUs: packet.countUs, timeOnAirUs: toa, item: packet });
-    if (!r.ok) return reject(r.error, r.reason);
+    if (!r.ok) return refuse(r.error, r.reason);
+    if (booking) this.bookings.set(packet, booking);
     packet.countUs = r.countUs;
     this.o.monitor?.downlink(req, token, null, r.countUs);
     this.log.info(
@@ -118,12 +144,23 @@ export class TxScheduler {
   async scheduleBeacon(p: TxPacket): Promise<{ ok: true } | { ok: false; error: string; reason: string }> {
     const toa = timeOnAirUs({ radio: p.radio, payloadSize: p.payload.length, preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, noHeader: p.noHeader });
     const now = await this.o.concentrator.counterUs();
-    const r = this.jit.enqueue(now, { cls: 'beacon', countUs: p.countUs, timeOnAirUs: toa, item: p });
     const c = this.o.stats.counters;
+    let booking = 0;
+    if (this.o.regulation) {
+      const v = this.o.regulation.check({ freqHz: p.freqHz, eirpDbm: p.powerDbm + this.o.board.antennaGainDbi, airtimeUs: toa, startMs: (this.o.clockMs?.() ?? Date.now()) + Math.max(0, (p.countUs - now) | 0) / 1000 });
+      if (!v.ok) {
+        c.beaconRejected++;
+        return v;
+      }
+      booking = v.id;
+    }
+    const r = this.jit.enqueue(now, { cls: 'beacon', countUs: p.countUs, timeOnAirUs: toa, item: p });
     if (!r.ok) {
+      if (booking) this.o.regulation?.release(booking);
       c.beaconRejected++;
       return r;
     }
+    if (booking) this.bookings.set(p, booking);
     c.beaconQueued++;
     this.beacons.add(p);
     this.arm(now);
@@ -161,6 +198,7 @@ export class TxScheduler {
     const { due, expired } = this.jit.takeDue(now);
     const c = this.o.stats.counters;
     for (const e of expired) {
+      this.release(e.item);
       if (this.beacons.has(e.item)) {
         c.beaconRejected++;
         this.log.warn({ countUs: e.countUs }, 'beacon dropped: its time passed before hand-over');
@@ -174,12 +212,20 @@ export class TxScheduler {
     this.arm(await this.o.concentrator.counterUs().catch(() => now));
   }
 
+  /** A frame that will not go out gives its duty-cycle booking back. */
+  private release(p: TxPacket): void {
+    const id = this.bookings.get(p);
+    if (id) this.o.regulation?.release(id);
+    this.bookings.delete(p);
+  }
+
   private async handOver(p: TxPacket): Promise<void> {
     const c = this.o.stats.counters;
     if (this.beacons.has(p)) {
       const r = await this.o.concentrator.send(p).catch((err: Error) => ({ ok: false as const, error: 'INVALID', detail: err.message }));
       if (r.ok) c.beaconSent++;
       else {
+        this.release(p);
         c.beaconRejected++;
         this.log.warn({ countUs: p.countUs, detail: r.detail }, 'beacon refused by the radio');
       }
@@ -194,11 +240,13 @@ export class TxScheduler {
         this.log.debug({ countUs: p.countUs, freqHz: p.freqHz }, 'downlink handed to concentrator');
       } else {
         c.txFailed++;
+        this.release(p);
         this.o.monitor?.handOver(p.countUs, 'refused');
         this.log.warn({ countUs: p.countUs, error: r.error, detail: r.detail }, 'concentrator refused downlink');
       }
     } catch (err) {
       c.txFailed++;
+      this.release(p);
       this.o.monitor?.handOver(p.countUs, 'failed');
       this.log.error({ countUs: p.countUs, err: (err as Error).message, code: (err as { code?: string }).code }, 'downlink hand-over failed');
     }

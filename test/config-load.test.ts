@@ -159,6 +159,7 @@ describe('defaults', () => {
         beaconPowerDbm: 14,
         beaconInfodesc: 0,
         radio: 'sim',
+        region: 'none',
         logLevel: 'info',
       },
     );

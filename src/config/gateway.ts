@@ -92,6 +92,12 @@ export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui'
     default: 'sim',
     doc: 'radio driven by the forwarder (our extension)',
   },
+  region: {
+    key: 'region',
+    rule: oneOf(['auto', 'EU868', 'US915', 'AU915', 'AS923', 'IN865', 'none'] as const),
+    default: 'auto',
+    doc: 'regulatory rules (EIRP, EU868 duty cycle); auto: EU868 when radio_0 transmits within 863-870 MHz, else none',
+  },
   logLevel: {
     key: 'log_level',
     rule: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),

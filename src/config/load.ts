@@ -67,6 +67,10 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
     root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
   }
   const r0 = board.radios[0];
+  if (gateway.region === 'auto') {
+    // Without a region named: the EU868 rules when radio 0 transmits inside 863-870 MHz (nothing else lives there).
+    gateway.region = r0?.txEnable && r0.txFreqMinHz >= 863_000_000 && r0.txFreqMaxHz <= 870_000_000 ? 'EU868' : 'none';
+  }
   const txDefault = r0?.txEnable ? { min: r0.txFreqMinHz, max: r0.txFreqMaxHz } : { min: 863_000_000, max: 870_000_000 };
   const sx127x = root.has('SX127x_conf') ? readSx127xConf(root.child('SX127x_conf'), txDefault) : null;
   root.warnUnknown();

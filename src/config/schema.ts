@@ -51,6 +51,8 @@ export interface GatewayConf {
   beaconPowerDbm: number;
   beaconInfodesc: number;
   radio: RadioKind;
+  /** Regulatory region: EIRP limits and (EU868) duty cycles; resolved from the TX range when "auto". */
+  region: 'auto' | 'EU868' | 'US915' | 'AU915' | 'AS923' | 'IN865' | 'none';
   /** Log level (our extension; `--log-level` overrides it; SIGHUP re-reads it). */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

@@ -10,7 +10,9 @@ export type TxAckError =
   | 'COLLISION_BEACON'
   | 'TX_FREQ'
   | 'TX_POWER'
-  | 'GPS_UNLOCKED';
+  | 'GPS_UNLOCKED'
+  /** Not in PROTOCOL.TXT: ChirpStack's concentratord name, accepted by The Things Stack (server-rules.md). */
+  | 'DUTY_CYCLE_OVERFLOW';
 
 /** Every TX_ACK error code, in PROTOCOL.TXT order. */
 export const TX_ACK_ERRORS: readonly TxAckError[] = [
@@ -21,4 +23,5 @@ export const TX_ACK_ERRORS: readonly TxAckError[] = [
   'TX_FREQ',
   'TX_POWER',
   'GPS_UNLOCKED',
+  'DUTY_CYCLE_OVERFLOW',
 ];
