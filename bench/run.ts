@@ -16,6 +16,7 @@ import { hideBin } from 'yargs/helpers';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
 import { snapshot, startForwarder } from './forwarder-process.js';
 import { runApiBench } from './api.js';
+import { runFuzz } from './fuzz.js';
 import { runSx1301Bench } from './sx1301.js';
 import { runSx127xBench } from './sx127x.js';
 import { AirLoad, freePort, median, pct, procCpuSeconds, procPeakRssMiB, spinGapsUs } from './util.js';
@@ -26,8 +27,10 @@ const argv = await yargs(hideBin(process.argv))
   .option('phase-s', { type: 'number', default: 4, describe: 'seconds per rate' })
   .option('downlinks', { type: 'number', default: 2000 })
   .option('downlink-uplink-rate', { type: 'number', default: 2000, describe: 'uplinks/s flowing during the downlink phase' })
-  .option('paths', { type: 'string', default: 'sim,sx127x,sx1301,api', describe: 'which paths to measure: sim, sx127x, sx1301, api' })
+  .option('paths', { type: 'string', default: 'sim,sx127x,sx1301,api,fuzz', describe: 'which paths to measure: sim, sx127x, sx1301, api, fuzz' })
   .option('api-rates', { type: 'string', default: '5000,8000', describe: 'uplink rates of the status API comparison' })
+  .option('fuzz-datagrams', { type: 'number', default: 1_000_000, describe: 'datagrams of the fuzz path' })
+  .option('fuzz-seed', { type: 'number', default: 20261121 })
   .option('sx127x-runs', { type: 'number', describe: 'runs of the SX127x path (default: --runs)' })
   .option('sx127x-downlinks', { type: 'number', default: 2000 })
   .option('sx127x-uplink-rate', { type: 'number', default: 20, describe: 'uplinks/s on the SX127x channel' })
@@ -145,6 +148,11 @@ const out: string[] = [`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'},
 if (results.length) out.push(...simLines());
 out.push(...sx127xLines);
 if (paths.includes('sx1301')) out.push(...runSx1301Bench(argv.runs));
+if (paths.includes('fuzz')) {
+  const r = await runFuzz({ total: argv['fuzz-datagrams'], seed: argv['fuzz-seed'], onProgress: (n) => n % 100_000 === 0 && process.stderr.write(`fuzz: ${n}\n`) });
+  out.push('', `fuzz (seed ${r.seed}): ${r.datagrams.total} datagrams in ${r.seconds.toFixed(0)} s: ${r.datagrams.validFromServer} well-formed PULL_RESP from the server, ${r.datagrams.mutatedFromServer} mutated, ${r.datagrams.randomFromServer} random, ${r.datagrams.foreign} from another address, ${r.datagrams.air} virtual-air frames (half mutated)`);
+  out.push(`TX_ACKs for the well-formed: ${r.txAcksForValid} (missing ${r.missingTxAcks}, duplicated ${r.duplicateTxAcks}); foreign not ignored: ${r.foreignNotIgnored}; emissions ${r.emissions} (handed over ${r.handedOver}), illegal ${r.illegalEmissions.length}${r.illegalEmissions.length ? `: ${r.illegalEmissions.join('; ')}` : ''}; errors logged ${r.errorsLogged}; alive at the end: ${r.finalDownlinkOk}`);
+}
 if (paths.includes('api')) out.push(...(await runApiBench(argv.runs, argv['api-rates'].split(',').map(Number), argv['phase-s'] * 1000)));
 out.push('', `machine timing floor (idle, before the runs, 6 s): longest stall of a spinning thread per 6 ms window, p50 ${pct(floor, 50).toFixed(0)} µs, p99 ${pct(floor, 99).toFixed(0)} µs, max ${(floor[floor.length - 1] ?? NaN).toFixed(0)} µs; windows with a stall over 1 ms: ${floor.filter((g) => g > 1000).length} of ${floor.length}`);
 process.stdout.write(`${out.join('\n')}\n`);
