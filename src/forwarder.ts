@@ -7,6 +7,7 @@ import { ServerLink, type LookupFn } from './net/server-link.js';
 import { encodeStat, makeStat } from './protocol/index.js';
 import { BeaconService } from './beacon.js';
 import { Regulation } from './regulation.js';
+import { UplinkBuffer } from './uplink-buffer.js';
 import type { GpsService } from './gps.js';
 import { Monitor } from './monitor/monitor.js';
 import { VERSION } from './version.js';
@@ -27,6 +28,8 @@ export interface ForwarderOptions {
   wallClockMs?: () => number;
   /** The GPS (time reference, position), when one is configured. */
   gps?: GpsService;
+  /** Clock of the uplink buffer's age limit, ms (tests simulate long outages). */
+  bufferClockMs?: () => number;
 }
 
 /**
@@ -42,6 +45,8 @@ export class Forwarder extends EventEmitter {
   readonly downstream: Downstream;
   readonly scheduler: TxScheduler;
   readonly monitor: Monitor;
+  /** Uplinks kept while the server does not acknowledge (buffer_conf). */
+  readonly uplinkBuffer: UplinkBuffer | null;
   /** EIRP limits and duty cycles of the configured region. */
   readonly regulation: Regulation;
   /** Class B beacons (with a GPS and beacon_period > 0). */
@@ -68,6 +73,8 @@ export class Forwarder extends EventEmitter {
     });
     // With the status API off nothing reads the packet log or the metrics: the loops skip recording.
     const recording = o.config.api?.enable === false ? undefined : this.monitor;
+    const bc = o.config.buffer;
+    this.uplinkBuffer = bc?.enable ? new UplinkBuffer({ maxUplinks: bc.maxUplinks, maxBytes: bc.maxBytes, maxAgeMs: bc.maxAgeS * 1000 }, o.bufferClockMs) : null;
     this.link = new ServerLink({
       host: g.serverAddress,
       portUp: g.servPortUp,
@@ -85,6 +92,12 @@ export class Forwarder extends EventEmitter {
       log: o.log.child({ module: 'upstream' }),
       monitor: recording,
       rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined,
+      buffer: this.uplinkBuffer
+        ? {
+            buffer: this.uplinkBuffer, retries: bc.pushRetries, outageAfterUnacked: bc.outageAfterUnacked,
+            probeIntervalMs: bc.probeIntervalMs, file: bc.file || null,
+          }
+        : undefined,
     });
     this.regulation = new Regulation(g.region === 'auto' ? 'none' : g.region);
     this.scheduler = new TxScheduler({
@@ -252,6 +265,10 @@ export class Forwarder extends EventEmitter {
       },
       queue: { depth: this.scheduler.jit.size },
       regulation: this.regulation.status(this.o.wallClockMs?.() ?? Date.now()),
+      buffer: {
+        enabled: this.uplinkBuffer !== null, outage: this.upstream.outage, uplinks: this.uplinkBuffer?.length ?? 0, bytes: this.uplinkBuffer?.sizeBytes ?? 0,
+        added: this.uplinkBuffer?.added ?? 0, delivered: this.uplinkBuffer?.delivered ?? 0, dropped: { ...(this.uplinkBuffer?.dropped ?? { count: 0, bytes: 0, age: 0 }) },
+      },
     };
   }
 }
@@ -274,4 +291,5 @@ export interface ForwarderStatus {
   beacons: { enabled: boolean; periodS: number; queuedAhead: number; queued: number; sent: number; rejected: number };
   queue: { depth: number };
   regulation: ReturnType<Regulation['status']>;
+  buffer: { enabled: boolean; outage: boolean; uplinks: number; bytes: number; added: number; delivered: number; dropped: { count: number; bytes: number; age: number } };
 }

@@ -45,6 +45,11 @@ export interface CounterSet {
   txExpired: number;
   /** Upstream datagrams that were not valid protocol packets. */
   upGarbage: number;
+  /** Store and forward: uplinks put in the buffer, delivered from it; PUSH_DATA resent, given up. */
+  rxBuffered: number;
+  rxBufferDelivered: number;
+  pushRetries: number;
+  pushUnacked: number;
   /** Class B beacons queued, handed to the radio, refused (JIT or radio). */
   beaconQueued: number;
   beaconSent: number;
@@ -57,7 +62,7 @@ function zeroCounters(): CounterSet {
     pushDataSent: 0, pushDataBytes: 0, pushAckReceived: 0, pushAckIgnored: 0, statSent: 0,
     pullDataSent: 0, pullAckReceived: 0, pullAckIgnored: 0, pullRespReceived: 0, pullRespBytes: 0,
     pullRespInvalid: 0, downGarbage: 0, txAckSent: 0, txRequested: 0, txSent: 0, txBytes: 0,
-    txFailed: 0, txExpired: 0, upGarbage: 0, beaconQueued: 0, beaconSent: 0, beaconRejected: 0,
+    txFailed: 0, txExpired: 0, upGarbage: 0, beaconQueued: 0, beaconSent: 0, beaconRejected: 0, rxBuffered: 0, rxBufferDelivered: 0, pushRetries: 0, pushUnacked: 0,
   };
 }
 

@@ -6,6 +6,7 @@ import type { ServerLink } from './net/server-link.js';
 import { TokenSource } from './net/tokens.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
+import type { BufferedUplink, UplinkBuffer } from './uplink-buffer.js';
 
 /** Packets fetched from the concentrator per poll [PF4 NB_PKT_MAX]. */
 export const NB_PKT_MAX = 8;
@@ -36,6 +37,31 @@ export interface UpstreamOptions {
   monitor?: Monitor;
   /** `time`/`tmms` of a reception from the GPS time reference (undefined without one). */
   rxTime?: (countUs: number) => RxTime | undefined;
+  /** Store and forward while the server does not acknowledge; absent: uplinks are sent once, as PF4 does. */
+  buffer?: StoreAndForward;
+}
+
+/** Store-and-forward settings (`buffer_conf`). */
+export interface StoreAndForward {
+  buffer: UplinkBuffer;
+  /** Resends of a PUSH_DATA that got no PUSH_ACK within push_timeout_ms. */
+  retries: number;
+  /** Consecutive unacknowledged PUSH_DATA (after their retries) that mean the server is not answering. */
+  outageAfterUnacked: number;
+  /** While not answered: how often the oldest buffered uplinks are offered again, ms. */
+  probeIntervalMs: number;
+  /** Where the buffer is saved (on stop and every few seconds), or null. */
+  file: string | null;
+}
+
+interface Pending {
+  sentAt: number;
+  dgram: Buffer;
+  /** The uplinks it carries (to buffer them if it is never acknowledged). */
+  rxpks: BufferedUplink[];
+  /** Taken from the head of the buffer (removed only on the ack), or sent live. */
+  fromBuffer: boolean;
+  tries: number;
 }
 
 /**
@@ -49,8 +75,17 @@ export interface UpstreamOptions {
 export class Upstream {
   private readonly tokens: TokenSource;
   private readonly log: Logger;
-  /** token → time sent (ms, monotonic). */
-  private readonly pending = new Map<number, number>();
+  /** token → what was sent and when (ms, monotonic). */
+  private readonly pending = new Map<number, Pending>();
+  /** The server has stopped acknowledging: uplinks go to the buffer. */
+  outage = false;
+  private unackedRun = 0;
+  private flushInFlight = false;
+  private lastProbeMs = 0;
+  private lastSaveMs = 0;
+  private tick: NodeJS.Timeout | null = null;
+  /** Order of reception of each uplink, so the buffer keeps it whatever comes back when. */
+  private seq = 0;
   private pendingStat: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
@@ -68,13 +103,59 @@ export class Upstream {
   start(): void {
     this.running = true;
     this.timer = setInterval(() => this.kick(), FETCH_SLEEP_MS);
+    const b = this.o.buffer;
+    if (b) {
+      if (b.file) {
+        try {
+          const r = b.buffer.load(b.file);
+          this.seq = Math.max(this.seq, b.buffer.maxSeq);
+          if (r.loaded || r.bad) this.log.info({ file: b.file, loaded: r.loaded, bad: r.bad }, 'buffered uplinks loaded from the last run');
+        } catch (err) {
+          this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer file not read');
+        }
+      }
+      this.tick = setInterval(() => this.onTick(), Math.max(10, Math.floor(this.o.pushTimeoutMs / 2)));
+    }
   }
 
-  /** Stops polling; a fetch under way completes. */
+  /** Stops polling; a fetch under way completes; the buffer is saved. */
   stop(): void {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.tick) clearInterval(this.tick);
+    this.tick = null;
+    this.save(true);
+  }
+
+  /** Uplinks waiting in the buffer. */
+  get buffered(): number {
+    return this.o.buffer?.buffer.length ?? 0;
+  }
+
+  private save(now = false): void {
+    const b = this.o.buffer;
+    if (!b?.file) return;
+    if (!now && performance.now() - this.lastSaveMs < 5000) return;
+    this.lastSaveMs = performance.now();
+    try {
+      // Unacknowledged live datagrams are kept too: their uplinks are not delivered yet.
+      const inFlight = [...this.pending.values()].filter((p) => !p.fromBuffer).flatMap((p) => p.rxpks);
+      if (now && inFlight.length) b.buffer.push(inFlight);
+      b.buffer.save(b.file);
+    } catch (err) {
+      this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer not saved');
+    }
+  }
+
+  /** Retries and expiry of PUSH_DATA, probes while not answered, the buffer's flush and save. */
+  private onTick(): void {
+    this.expireAcks();
+    const b = this.o.buffer;
+    if (!b) return;
+    if (this.outage && performance.now() - this.lastProbeMs >= b.probeIntervalMs) this.flush(true);
+    else if (!this.outage) this.flush(false);
+    this.save();
   }
 
   /** Queues a stat object (JSON text); the next datagram carries it, alone if no frame comes. */
@@ -148,29 +229,56 @@ export class Upstream {
     const packets = this.filter(fetched);
     const stat = this.pendingStat;
     if (packets.length === 0 && stat === null) return;
-    const rxpks = packets.map((p) => encodeRxpk(rxPacketToRxpk(p, this.o.rxTime?.(p.countUs))));
-    const bodies = planPushDataBodies(rxpks, stat, PUSH_DATA_MAX_BYTES - 12);
+    const rxpks = packets.map((p) => ({ rxpk: encodeRxpk(rxPacketToRxpk(p, this.o.rxTime?.(p.countUs))), seq: ++this.seq }));
     this.pendingStat = null;
     const c = this.o.stats.counters;
     // Latency is read on the concentrator's own counter, the clock the receive stamp came from.
     const now = await this.o.concentrator.counterUs();
     this.expireAcks();
-    let sentPackets = 0;
-    let at = 0;
+    const buf = this.o.buffer;
     const monitor = this.o.monitor;
+    // Behind older uplinks or during an outage, new ones wait their turn: order is kept.
+    if (buf && rxpks.length > 0 && (this.outage || buf.buffer.length > 0 || this.flushInFlight)) {
+      buf.buffer.push(rxpks);
+      c.rxBuffered += rxpks.length;
+      for (const p of packets) monitor?.uplink(p, 'buffered');
+      if (stat !== null) this.sendBodies([], stat, [], now); // the stat alone
+      this.flush(false);
+      return;
+    }
+    this.sendBodies(rxpks, stat, packets, now);
+  }
+
+  /** Sends live uplinks (and the stat) as PUSH_DATA bodies. */
+  private sendBodies(rxpks: BufferedUplink[], stat: string | null, packets: RxPacket[], now: number): void {
+    const c = this.o.stats.counters;
+    const monitor = this.o.monitor;
+    const bodies = planPushDataBodies(rxpks.map((r) => r.rxpk), stat, PUSH_DATA_MAX_BYTES - 12);
+    let sentPackets = 0;
+    const sentList: RxPacket[] = [];
+    let at = 0;
     for (const { body, rxpkCount, hasStat } of bodies) {
       const token = this.freshToken();
       const dgram = encodePacket({ type: 'PUSH_DATA', token, gatewayEui: this.o.gatewayEui, body: Buffer.from(body) });
       const these = packets.slice(at, at + rxpkCount);
+      const texts = rxpks.slice(at, at + rxpkCount);
       at += rxpkCount;
       if (!this.o.link.sendUp(dgram)) {
+        if (this.o.buffer && texts.length) {
+          // No server address yet (DNS at boot): kept for when it resolves.
+          this.o.buffer.buffer.push(texts);
+          c.rxBuffered += texts.length;
+          for (const p of these) monitor?.uplink(p, 'buffered');
+          continue;
+        }
         c.rxLost += rxpkCount;
         for (const p of these) monitor?.uplink(p, 'lost');
         this.log.warn({ packets: rxpkCount, stat: hasStat }, 'PUSH_DATA dropped: server address not resolved');
         continue;
       }
       for (const p of these) monitor?.uplink(p, 'forwarded');
-      this.pending.set(token, performance.now());
+      sentList.push(...these);
+      this.pending.set(token, { sentAt: performance.now(), dgram, rxpks: texts, fromBuffer: false, tries: 0 });
       c.pushDataSent++;
       c.pushDataBytes += dgram.length;
       sentPackets += rxpkCount;
@@ -178,7 +286,7 @@ export class Upstream {
     }
     if (sentPackets > 0) {
       c.rxfw += sentPackets;
-      for (const p of packets) {
+      for (const p of sentList) {
         c.rxPayloadBytes += p.payload.length;
         this.o.stats.recordUplinkLatency(u32(now - p.countUs));
         monitor?.uplinkLatencyUs(u32(now - p.countUs));
@@ -187,17 +295,66 @@ export class Upstream {
     }
   }
 
+  /**
+   * Sends the oldest buffered uplinks, one datagram at a time (the next goes
+   * when this one is acknowledged). `probe`: during an outage, to find out
+   * whether the server answers again.
+   */
+  private flush(probe: boolean): void {
+    const b = this.o.buffer;
+    if (!b || this.flushInFlight || b.buffer.length === 0 || (this.outage && !probe)) return;
+    const rxpks = b.buffer.peek(PUSH_DATA_MAX_BYTES - 12 - 20);
+    const [plan] = planPushDataBodies(rxpks.map((r) => r.rxpk), null, Number.MAX_SAFE_INTEGER);
+    if (!plan) return;
+    const token = this.freshToken();
+    const dgram = encodePacket({ type: 'PUSH_DATA', token, gatewayEui: this.o.gatewayEui, body: Buffer.from(plan.body) });
+    this.lastProbeMs = performance.now();
+    if (!this.o.link.sendUp(dgram)) return;
+    this.flushInFlight = true;
+    this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0 });
+    this.o.stats.counters.pushDataSent++;
+    this.o.stats.counters.pushDataBytes += dgram.length;
+  }
+
   private freshToken(): number {
     let t = this.tokens.next();
     while (this.pending.has(t)) t = this.tokens.next();
     return t;
   }
 
+  /**
+   * PUSH_DATA past push_timeout_ms without their ack: resent up to the retry
+   * limit (with store and forward), then given up: their uplinks go to the
+   * buffer, and enough in a row mean the server is not answering (outage).
+   */
   private expireAcks(): void {
-    const limit = performance.now() - this.o.pushTimeoutMs;
-    for (const [token, at] of this.pending) {
-      if (at >= limit) break; // Map keeps insertion order, so the rest are younger.
+    const now = performance.now();
+    const limit = now - this.o.pushTimeoutMs;
+    const b = this.o.buffer;
+    const giveBack: BufferedUplink[] = [];
+    for (const [token, p] of this.pending) {
+      if (p.sentAt >= limit) continue;
+      if (b && p.tries < b.retries && !(this.outage && p.fromBuffer)) {
+        p.tries++;
+        p.sentAt = now;
+        this.o.stats.counters.pushRetries++;
+        this.o.link.sendUp(p.dgram);
+        continue;
+      }
       this.pending.delete(token);
+      this.o.stats.counters.pushUnacked++;
+      if (p.fromBuffer) this.flushInFlight = false;
+      else if (b && p.rxpks.length) giveBack.push(...p.rxpks);
+      if (!b || p.rxpks.length === 0) continue;
+      this.unackedRun++;
+      if (!this.outage && this.unackedRun >= b.outageAfterUnacked) {
+        this.outage = true;
+        this.log.warn({ unacked: this.unackedRun, buffered: b.buffer.length + giveBack.length }, 'server not acknowledging PUSH_DATA: buffering uplinks');
+      }
+    }
+    if (b && giveBack.length) {
+      b.buffer.push(giveBack);
+      this.o.stats.counters.rxBuffered += giveBack.length;
     }
   }
 
@@ -209,7 +366,6 @@ export class Upstream {
       this.log.warn({ reason: r.ok ? `unexpected ${r.packet.type}` : r.reason, bytes: buf.length }, 'upstream datagram ignored');
       return;
     }
-    this.expireAcks();
     const sent = this.pending.get(r.packet.token);
     if (sent === undefined) {
       c.pushAckIgnored++;
@@ -218,8 +374,22 @@ export class Upstream {
     }
     this.pending.delete(r.packet.token);
     c.pushAckReceived++;
-    const rttMs = performance.now() - sent;
+    this.unackedRun = 0;
+    const rttMs = performance.now() - sent.sentAt;
     this.o.monitor?.pushAck(rttMs);
     this.log.debug({ token: r.packet.token, rttMs: +rttMs.toFixed(2) }, 'PUSH_ACK received');
+    const b = this.o.buffer;
+    if (!b) return;
+    if (sent.fromBuffer) {
+      b.buffer.shift(sent.rxpks.length);
+      c.rxBufferDelivered += sent.rxpks.length;
+      c.rxfw += sent.rxpks.length;
+      this.flushInFlight = false;
+    }
+    if (this.outage) {
+      this.outage = false;
+      this.log.info({ buffered: b.buffer.length }, 'server acknowledging again: sending the buffered uplinks');
+    }
+    this.flush(false);
   }
 }

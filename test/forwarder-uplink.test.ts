@@ -120,7 +120,7 @@ describe('upstream options', () => {
     }
   });
 
-  test('server name that does not resolve at boot: the forwarder keeps running and connects once DNS answers', async () => {
+  test('server name that does not resolve at boot: the forwarder keeps running, keeps the uplinks and delivers them once DNS answers', async () => {
     let calls = 0;
     const lookup = async () => {
       calls++;
@@ -130,12 +130,14 @@ describe('upstream options', () => {
     const h = await startHarness({ gateway: { server_address: 'ns.example.invalid', stat_interval: 3600 }, lookup });
     try {
       const pushes = collect(h);
-      // First retry after 1 s, second after 2 s more; the uplink before resolution is counted as lost.
+      // First retry after 1 s, second after 2 s more; the uplink before resolution is kept (store and forward).
       h.air.send(loraUplink({ data: 'ZWFybHk=' }));
-      await waitFor(() => h.fwd.stats.counters.rxLost === 1, 2000, 'lost while unresolved');
+      await waitFor(() => h.fwd.stats.counters.rxBuffered === 1, 2000, 'kept while unresolved');
+      assert.equal(h.fwd.stats.counters.rxLost, 0);
       await waitFor(() => h.ns.counts.pull > 0, 6000, 'PULL_DATA after resolution');
       h.air.send(loraUplink({ data: 'bGF0ZQ==' }));
       await waitFor(() => rxpkOf(pushes).find((r) => r.data === 'bGF0ZQ=='), 3000, 'uplink after resolution');
+      assert.deepEqual(rxpkOf(pushes).map((r) => r.data), ['ZWFybHk=', 'bGF0ZQ=='], 'the early one first, delivered once');
       assert.equal(calls, 3);
       assert.equal(h.fwd.link.counters.resolveFailures, 2);
       assert.ok(h.logLines().some((l) => l.msg === 'server address resolution failed, will retry'));

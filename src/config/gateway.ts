@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { autoGatewayId, systemMacSource, type MacSource } from './gateway-id.js';
-import type { ApiConf, GatewayConf, RadioKind, SimConf } from './schema.js';
+import type { ApiConf, BufferConf, GatewayConf, RadioKind, SimConf } from './schema.js';
 import { bool, INVALID, int, nullable, num, oneOf, str, type KeyTable, type Rule, type Section } from './section.js';
 
 const U32_MAX = 0xffffffff;
@@ -159,4 +159,23 @@ export function readApiConf(sec: Section): ApiConf {
   const api = sec.table(API_KEYS);
   sec.warnUnknown();
   return api;
+}
+
+/** `buffer_conf` keys. */
+export const BUFFER_KEYS: KeyTable<BufferConf> = {
+  enable: { key: 'enable', rule: bool, default: true, doc: 'keep uplinks while the server does not acknowledge, and resend them in order' },
+  maxUplinks: { key: 'max_uplinks', rule: int(1, 10_000_000), default: 10_000, doc: 'uplinks kept at most (the oldest are dropped first)' },
+  maxBytes: { key: 'max_bytes', rule: int(1024, 1 << 30), default: 8 << 20, doc: 'bytes of rxpk JSON kept at most' },
+  maxAgeS: { key: 'max_age_s', rule: int(1, 7 * 86_400), default: 3600, doc: 'uplinks older than this are dropped, s' },
+  file: { key: 'file', rule: str('a file path, or "" for memory only'), default: '', doc: 'where the buffer is saved across restarts ("" = not saved)' },
+  pushRetries: { key: 'push_retries', rule: int(0, 10), default: 1, doc: 'resends of a PUSH_DATA left unacknowledged after push_timeout_ms' },
+  outageAfterUnacked: { key: 'outage_after_unacked', rule: int(1, 1000), default: 3, doc: 'unacknowledged PUSH_DATA in a row that start buffering' },
+  probeIntervalMs: { key: 'probe_interval_ms', rule: int(100, 600_000), default: 2000, doc: 'while buffering: how often the oldest uplinks are offered again, ms' },
+};
+
+/** Reads `buffer_conf`. */
+export function readBufferConf(sec: Section): BufferConf {
+  const b = sec.table(BUFFER_KEYS);
+  sec.warnUnknown();
+  return b;
 }

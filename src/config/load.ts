@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError, describeValue } from './errors.js';
 import { readSx1301Link } from './sx1301.js';
 import { readSx127xConf, sx127xBoardConfig } from './sx127x.js';
-import { readApiConf, readGatewayConf, readSimConf } from './gateway.js';
+import { readApiConf, readBufferConf, readGatewayConf, readSimConf } from './gateway.js';
 import type { MacSource } from './gateway-id.js';
 import { parseJsonDocument } from './json-text.js';
 import { isJsonObject, mergeInto, OriginMap, setPath, type JsonObject } from './merge.js';
@@ -63,6 +63,7 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   const sx1301 = readSx1301Link(root.child('SX1301_conf'));
   const sim = readSimConf(root.child('sim_conf'));
   const api = readApiConf(root.child('api_conf'));
+  const buffer = readBufferConf(root.child('buffer_conf'));
   if (gateway.radio === 'sx127x' && !root.has('SX127x_conf')) {
     root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
   }
@@ -78,7 +79,7 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   const effectiveBoard = gateway.radio === 'sx127x' && sx127x ? sx127xBoardConfig(sx127x, board) : board;
 
   return {
-    config: { gateway, board: effectiveBoard, sim, sx127x, sx1301, api },
+    config: { gateway, board: effectiveBoard, sim, sx127x, sx1301, api, buffer },
     merged,
     files: docs.map((d) => d.name),
     warnings: ctx.warnings,

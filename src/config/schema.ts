@@ -76,8 +76,22 @@ export interface ApiConf {
   packetLogSize: number;
 }
 
+/** `buffer_conf`: store and forward while the server does not acknowledge. */
+export interface BufferConf {
+  enable: boolean;
+  maxUplinks: number;
+  maxBytes: number;
+  maxAgeS: number;
+  /** File the buffer is saved to ("" = memory only). */
+  file: string;
+  pushRetries: number;
+  outageAfterUnacked: number;
+  probeIntervalMs: number;
+}
+
 /** Everything the forwarder needs from its config files. */
 export interface ForwarderConfig {
+  buffer: BufferConf;
   api: ApiConf;
   gateway: GatewayConf;
   board: BoardConfig;

@@ -59,7 +59,9 @@ export class NetworkServerStandIn extends EventEmitter {
   private gateway: { address: string; port: number } | null = null;
   private nextToken = 1;
   /** Counters since start. */
-  readonly counts = { push: 0, pull: 0, txack: 0, invalid: 0, rxpk: 0 };
+  readonly counts = { push: 0, pull: 0, txack: 0, invalid: 0, rxpk: 0, unheard: 0 };
+  /** An unreachable server: datagrams are dropped unread, nothing is answered (outage tests). */
+  silent = false;
 
   constructor(private readonly opts: NetworkServerOptions = {}) {
     super();
@@ -111,6 +113,10 @@ export class NetworkServerStandIn extends EventEmitter {
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.silent) {
+      this.counts.unheard++;
+      return;
+    }
     const r = decodePacket(msg);
     if (!r.ok) return this.invalid(r.reason);
     const p = r.packet;

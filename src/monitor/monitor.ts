@@ -37,8 +37,8 @@ export interface UplinkRecord extends RecordBase {
   rssi: number;
   lsnr: number | null;
   crc: 'ok' | 'bad' | 'none';
-  /** forwarded: in a PUSH_DATA; filtered: a forward_crc_* rule; lost: the server address was not resolved. */
-  outcome: 'forwarded' | 'filtered' | 'lost';
+  /** forwarded: in a PUSH_DATA; buffered: kept for a server that does not answer; filtered: a forward_crc_* rule; lost: not sent and not kept. */
+  outcome: 'forwarded' | 'buffered' | 'filtered' | 'lost';
 }
 
 /** A downlink request and what became of it. */

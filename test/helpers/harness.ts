@@ -33,12 +33,13 @@ export function memoryLogger(level = 'debug'): { log: Logger; lines: () => Recor
 }
 
 /** Builds a config from the shipped file with gateway_conf / sim_conf tweaks. */
-export function testConfig(gateway: Record<string, unknown> = {}, sim: Record<string, unknown> = {}): ForwarderConfig {
+export function testConfig(gateway: Record<string, unknown> = {}, sim: Record<string, unknown> = {}, sections: Record<string, Record<string, unknown>> = {}): ForwarderConfig {
   const base = JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
   const doc = {
     ...base,
     gateway_conf: { ...base.gateway_conf, gateway_ID: 'AA555A0000000000', server_address: '127.0.0.1', ...gateway },
     sim_conf: { ...base.sim_conf, air_port: 0, ...sim },
+    ...sections,
   };
   return parseConfig([{ name: 'test_conf.json', json: JSON.stringify(doc) }]).config;
 }
@@ -97,6 +98,10 @@ export interface HarnessOptions {
   sim?: Record<string, unknown>;
   server?: NetworkServerOptions;
   lookup?: LookupFn;
+  /** Extra top-level config sections (e.g. buffer_conf). */
+  sections?: Record<string, Record<string, unknown>>;
+  /** Clock of the uplink buffer's ages, ms. */
+  bufferClockMs?: () => number;
 }
 
 /** A running forwarder + sim concentrator + network server stand-in + air client. */
@@ -114,7 +119,7 @@ export interface Harness {
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const ns = new NetworkServerStandIn(o.server);
   const port = await ns.start();
-  const config = testConfig({ serv_port_up: port, serv_port_down: port, ...o.gateway }, o.sim);
+  const config = testConfig({ serv_port_up: port, serv_port_down: port, ...o.gateway }, o.sim, o.sections);
   const { log, lines } = memoryLogger();
   const sim = new SimConcentrator({
     board: config.board,
@@ -123,7 +128,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     counterStartUs: config.sim.counterStartUs,
     log: log.child({ module: 'sim' }),
   });
-  const fwd = new Forwarder({ config, concentrator: sim, log, lookup: o.lookup });
+  const fwd = new Forwarder({ config, concentrator: sim, log, lookup: o.lookup, bufferClockMs: o.bufferClockMs });
   await fwd.start();
   const air = new AirClient(sim.airPortBound);
   return {
