@@ -21,6 +21,8 @@ export interface DownstreamOptions {
   tokens?: TokenSource;
   /** Told of each PULL_ACK (round trip) for the status API. */
   monitor?: Monitor;
+  /** host:port, for the monitor. */
+  serverName?: string;
 }
 
 /**
@@ -103,7 +105,7 @@ export class Downstream {
         this.pullAcked = true;
         this.unacked = 0;
         c.pullAckReceived++;
-        this.o.monitor?.pullAck(performance.now() - this.pullSentAt);
+        this.o.monitor?.pullAck(performance.now() - this.pullSentAt, this.o.serverName ?? 'server');
       } else {
         c.pullAckIgnored++;
         this.log.debug({ token: p.token, expected: this.pullToken, duplicate: p.token === this.pullToken }, 'PULL_ACK ignored');

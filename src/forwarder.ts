@@ -15,7 +15,7 @@ import type { CounterSet } from './stats.js';
 import type { TxAckError } from './protocol/index.js';
 import { ForwarderStats, type StatsReport } from './stats.js';
 import { TxScheduler } from './tx-scheduler.js';
-import { Upstream } from './upstream.js';
+import { ServerUplink, Upstream } from './upstream.js';
 
 /** Options of {@link Forwarder}. */
 export interface ForwarderOptions {
@@ -40,12 +40,21 @@ export interface ForwarderOptions {
  */
 export class Forwarder extends EventEmitter {
   readonly stats = new ForwarderStats();
+  /** The first server's link (see `links`). */
   readonly link: ServerLink;
+  /** One link per enabled server. */
+  readonly links: ServerLink[];
+  /** host:port of each server, in `links` order. */
+  readonly serverNames: string[];
+  /** Each server's uplink side. */
+  readonly uplinks: ServerUplink[];
+  /** Each server's downlink side (those with downlinks on). */
+  readonly downstreams: Downstream[];
   readonly upstream: Upstream;
   readonly downstream: Downstream;
   readonly scheduler: TxScheduler;
   readonly monitor: Monitor;
-  /** Uplinks kept while the server does not acknowledge (buffer_conf). */
+  /** The first server's uplink buffer (buffer_conf), or null. */
   readonly uplinkBuffer: UplinkBuffer | null;
   /** EIRP limits and duty cycles of the configured region. */
   readonly regulation: Regulation;
@@ -67,37 +76,40 @@ export class Forwarder extends EventEmitter {
     this.monitor = new Monitor({
       capacity: o.config.api?.packetLogSize ?? 200,
       stats: this.stats,
-      server: () => `${g.serverAddress}:${g.servPortUp}`,
       queueDepth: () => this.scheduler.jit.size,
       wallClockMs: o.wallClockMs,
     });
     // With the status API off nothing reads the packet log or the metrics: the loops skip recording.
     const recording = o.config.api?.enable === false ? undefined : this.monitor;
     const bc = o.config.buffer;
-    this.uplinkBuffer = bc?.enable ? new UplinkBuffer({ maxUplinks: bc.maxUplinks, maxBytes: bc.maxBytes, maxAgeMs: bc.maxAgeS * 1000 }, o.bufferClockMs) : null;
-    this.link = new ServerLink({
-      host: g.serverAddress,
-      portUp: g.servPortUp,
-      portDown: g.servPortDown,
-      log: o.log.child({ module: 'link' }),
-      lookup: o.lookup,
+    const servers = g.servers?.length ? g.servers : [{ address: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, upEnabled: true, downEnabled: true }];
+    this.links = servers.map(
+      (sv, i) => new ServerLink({ host: sv.address, portUp: sv.portUp, portDown: sv.portDown, log: o.log.child({ module: 'link', server: i }), lookup: o.lookup }),
+    );
+    this.link = this.links[0]!;
+    this.serverNames = servers.map((sv) => `${sv.address}:${sv.portUp}`);
+    this.uplinks = servers.flatMap((sv, i) => {
+      if (!sv.upEnabled) return [];
+      const buffer = bc?.enable ? new UplinkBuffer({ maxUplinks: bc.maxUplinks, maxBytes: bc.maxBytes, maxAgeMs: bc.maxAgeS * 1000 }, o.bufferClockMs) : null;
+      return [
+        new ServerUplink({
+          name: this.serverNames[i]!, link: this.links[i]!, gatewayEui: g.gatewayEui, pushTimeoutMs: g.pushTimeoutMs, stats: this.stats, primary: i === 0,
+          log: o.log.child({ module: 'upstream', server: i }), monitor: recording,
+          buffer: buffer
+            ? { buffer, retries: bc.pushRetries, outageAfterUnacked: bc.outageAfterUnacked, probeIntervalMs: bc.probeIntervalMs, file: bc.file ? (i === 0 ? bc.file : `${bc.file}.${i}`) : null }
+            : undefined,
+        }),
+      ];
     });
+    this.uplinkBuffer = this.uplinks[0]?.buffer ?? null;
     this.upstream = new Upstream({
       concentrator: o.concentrator,
-      link: this.link,
-      gatewayEui: g.gatewayEui,
+      servers: this.uplinks,
       forward: { valid: g.forwardCrcValid, error: g.forwardCrcError, disabled: g.forwardCrcDisabled },
-      pushTimeoutMs: g.pushTimeoutMs,
       stats: this.stats,
       log: o.log.child({ module: 'upstream' }),
       monitor: recording,
       rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined,
-      buffer: this.uplinkBuffer
-        ? {
-            buffer: this.uplinkBuffer, retries: bc.pushRetries, outageAfterUnacked: bc.outageAfterUnacked,
-            probeIntervalMs: bc.probeIntervalMs, file: bc.file || null,
-          }
-        : undefined,
     });
     this.regulation = new Regulation(g.region === 'auto' ? 'none' : g.region);
     this.scheduler = new TxScheduler({
@@ -111,17 +123,22 @@ export class Forwarder extends EventEmitter {
       regulation: this.regulation,
       clockMs: o.wallClockMs,
     });
-    this.downstream = new Downstream({
-      link: this.link,
-      gatewayEui: g.gatewayEui,
-      keepaliveIntervalS: g.keepaliveIntervalS,
-      autoquitThreshold: g.autoquitThreshold,
-      scheduler: this.scheduler,
-      stats: this.stats,
-      log: o.log.child({ module: 'downstream' }),
-      onAutoquit: () => this.emit('autoquit'),
-      monitor: recording,
-    });
+    let quit = 0;
+    this.downstreams = servers.flatMap((sv, i) =>
+      sv.downEnabled
+        ? [
+            new Downstream({
+              link: this.links[i]!, gatewayEui: g.gatewayEui, keepaliveIntervalS: g.keepaliveIntervalS, autoquitThreshold: g.autoquitThreshold,
+              scheduler: this.scheduler, stats: this.stats, log: o.log.child({ module: 'downstream', server: i }), monitor: recording, serverName: this.serverNames[i]!,
+              // With several servers, quit only when every one of them stopped answering.
+              onAutoquit: () => {
+                if (++quit === this.downstreams.length) this.emit('autoquit');
+              },
+            }),
+          ]
+        : [],
+    );
+    this.downstream = this.downstreams[0]!;
     if (recording) o.concentrator.onTxStart?.((e) => recording.txStart(e));
     this.beacons = o.gps && g.beaconPeriodS > 0
       ? new BeaconService({ gateway: g, gps: o.gps, scheduler: this.scheduler, concentrator: o.concentrator, log: o.log.child({ module: 'beacon' }) })
@@ -135,9 +152,9 @@ export class Forwarder extends EventEmitter {
     this.started = true;
     this.radioUp = true;
     this.startedAtMs = this.o.wallClockMs?.() ?? Date.now();
-    await this.link.start();
+    await Promise.all(this.links.map((l) => l.start()));
     this.upstream.start();
-    this.downstream.start();
+    for (const d of this.downstreams) d.start();
     this.beacons?.start();
     this.statTimer = setInterval(() => this.report(), g.statIntervalS * 1000);
     this.log.info(
@@ -155,9 +172,9 @@ export class Forwarder extends EventEmitter {
     this.statTimer = null;
     this.beacons?.stop();
     this.upstream.stop();
-    this.downstream.stop();
+    for (const d of this.downstreams) d.stop();
     this.scheduler.stop();
-    this.link.stop();
+    for (const l of this.links) l.stop();
     if (this.started) {
       this.started = false;
       this.radioUp = false;
@@ -237,9 +254,21 @@ export class Forwarder extends EventEmitter {
     const now = this.o.wallClockMs?.() ?? Date.now();
     const age = (ms: number | null) => (ms === null ? null : Math.max(0, (now - ms) / 1000));
     const m = this.monitor;
-    const pullAge = age(m.lastPullAckMs);
-    const pushAge = age(m.lastPushAckMs);
-    const answering = (pullAge !== null && pullAge <= Math.max(3 * g.keepaliveIntervalS, 30)) || (pushAge !== null && pushAge <= Math.max(3 * g.statIntervalS, 30));
+    const servers = this.links.map((link, i) => {
+      const name = this.serverNames[i]!;
+      const a = m.acks.get(name);
+      const pullAge = age(a?.pullMs ?? null);
+      const pushAge = age(a?.pushMs ?? null);
+      const answering = (pullAge !== null && pullAge <= Math.max(3 * g.keepaliveIntervalS, 30)) || (pushAge !== null && pushAge <= Math.max(3 * g.statIntervalS, 30));
+      const up = this.uplinks.find((u) => u.name === name);
+      const sv = g.servers?.[i];
+      return {
+        host: sv?.address ?? g.serverAddress, address: link.serverAddress, portUp: sv?.portUp ?? g.servPortUp, portDown: sv?.portDown ?? g.servPortDown, answering,
+        lastPushAckAgeS: pushAge, lastPullAckAgeS: pullAge, lastPushRttMs: a?.pushRttMs ?? null, lastPullRttMs: a?.pullRttMs ?? null,
+        pushAckPercent: i === 0 ? (this.lastReport?.ackrPercent ?? null) : null, pullAckPercent: i === 0 ? (this.lastReport?.pullAckPercent ?? null) : null,
+        uplink: up ? { outage: up.outage, buffered: up.buffered, counters: { ...up.counters } } : null,
+      };
+    });
     const radioStats = this.o.concentrator.radioStats?.() ?? {};
     const state = typeof radioStats.state === 'string' ? radioStats.state : this.radioUp ? 'running' : 'stopped';
     const r = this.lastReport;
@@ -250,13 +279,7 @@ export class Forwarder extends EventEmitter {
       gatewayId: g.gatewayId.toUpperCase(),
       gatewayIdFrom: g.gatewayIdFrom,
       radio: { type: g.radio, state, up: this.radioUp && state !== 'down' && state !== 'off', stats: radioStats },
-      servers: [
-        {
-          host: g.serverAddress, address: this.link.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, answering,
-          lastPushAckAgeS: pushAge, lastPullAckAgeS: pullAge, lastPushRttMs: m.lastPushRttMs, lastPullRttMs: m.lastPullRttMs,
-          pushAckPercent: r?.ackrPercent ?? null, pullAckPercent: r?.pullAckPercent ?? null,
-        },
-      ],
+      servers,
       time: { gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled', ...(this.o.gps ? { detail: this.o.gps.status() } : {}) },
       counters: { total: { ...this.stats.counters }, lastInterval: r ? r.interval : null, statIntervalS: g.statIntervalS, rejected: { ...this.stats.rejected } },
       beacons: {
@@ -285,6 +308,7 @@ export interface ForwarderStatus {
     host: string; address: string | null; portUp: number; portDown: number; answering: boolean;
     lastPushAckAgeS: number | null; lastPullAckAgeS: number | null; lastPushRttMs: number | null; lastPullRttMs: number | null;
     pushAckPercent: number | null; pullAckPercent: number | null;
+    uplink: { outage: boolean; buffered: number; counters: Record<string, number> } | null;
   }[];
   time: { gps: string; detail?: ReturnType<GpsService['status']> };
   counters: { total: CounterSet; lastInterval: CounterSet | null; statIntervalS: number; rejected: Record<TxAckError, number> };

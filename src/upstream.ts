@@ -22,24 +22,55 @@ export interface CrcForwarding {
   disabled: boolean;
 }
 
-/** Options of {@link Upstream}. */
+/** Options of {@link Upstream}: the receive side, shared by every server. */
 export interface UpstreamOptions {
   concentrator: Concentrator;
-  link: ServerLink;
-  gatewayEui: Buffer;
+  /** One per enabled server with uplinks on; the first is the primary (its figures make the stat). */
+  servers: ServerUplink[];
   forward: CrcForwarding;
-  /** How long a PUSH_DATA waits for its PUSH_ACK before it counts as unacknowledged, ms. */
-  pushTimeoutMs: number;
   stats: ForwarderStats;
   log: Logger;
-  tokens?: TokenSource;
   /** Keeps each uplink for the status API. */
   monitor?: Monitor;
   /** `time`/`tmms` of a reception from the GPS time reference (undefined without one). */
   rxTime?: (countUs: number) => RxTime | undefined;
+}
+
+/** Options of {@link ServerUplink}: one server's PUSH_DATA side. */
+export interface ServerUplinkOptions {
+  /** host:port, for logs, status and metrics. */
+  name: string;
+  link: ServerLink;
+  gatewayEui: Buffer;
+  /** How long a PUSH_DATA waits for its PUSH_ACK before it counts as unacknowledged, ms. */
+  pushTimeoutMs: number;
+  /** Global counters; push-level ones always add up, uplink-level ones (rxfw, ...) only from the primary server. */
+  stats: ForwarderStats;
+  primary: boolean;
+  log: Logger;
+  tokens?: TokenSource;
+  monitor?: Monitor;
   /** Store and forward while the server does not acknowledge; absent: uplinks are sent once, as PF4 does. */
   buffer?: StoreAndForward;
 }
+
+/** What one server's uplink side counted. */
+export interface ServerUplinkCounters {
+  pushDataSent: number;
+  pushDataBytes: number;
+  pushAckReceived: number;
+  pushAckIgnored: number;
+  pushRetries: number;
+  pushUnacked: number;
+  statSent: number;
+  rxfw: number;
+  rxLost: number;
+  rxBuffered: number;
+  rxBufferDelivered: number;
+  upGarbage: number;
+}
+
+const UPLINK_LEVEL = new Set(['rxfw', 'rxLost', 'rxBuffered', 'rxBufferDelivered', 'statSent']);
 
 /** Store-and-forward settings (`buffer_conf`). */
 export interface StoreAndForward {
@@ -66,107 +97,65 @@ interface Pending {
 
 /**
  * The upstream loop: fetches received frames, filters them by CRC status,
- * batches each fetch into PUSH_DATA (split when larger than one datagram),
- * attaches the pending stat object, and matches PUSH_ACKs by token.
- *
- * Acks are matched asynchronously: unlike the reference, which blocks up to
- * 2 × push_timeout/2 after every datagram, fetching never waits for the server.
+ * and hands each fetch (with the pending stat object) to every server's
+ * {@link ServerUplink}, which batches it into PUSH_DATA and matches the
+ * acks. Acks are matched asynchronously: unlike the reference, which blocks
+ * up to 2 × push_timeout/2 after every datagram, fetching never waits for a
+ * server.
  */
 export class Upstream {
-  private readonly tokens: TokenSource;
   private readonly log: Logger;
-  /** token → what was sent and when (ms, monotonic). */
-  private readonly pending = new Map<number, Pending>();
-  /** The server has stopped acknowledging: uplinks go to the buffer. */
-  outage = false;
-  private unackedRun = 0;
-  private flushInFlight = false;
-  private lastProbeMs = 0;
-  private lastSaveMs = 0;
-  private tick: NodeJS.Timeout | null = null;
-  /** Order of reception of each uplink, so the buffer keeps it whatever comes back when. */
-  private seq = 0;
   private pendingStat: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
   private again = false;
   private running = false;
+  /** Order of reception of each uplink, so a buffer keeps it whatever comes back when. */
+  private seq = 0;
 
   constructor(private readonly o: UpstreamOptions) {
-    this.tokens = o.tokens ?? new TokenSource();
     this.log = o.log;
-    o.link.on('up-datagram', (buf: Buffer) => this.onDatagram(buf));
     o.concentrator.onReceive(() => this.kick());
   }
 
-  /** Starts polling the concentrator. */
-  start(): void {
-    this.running = true;
-    this.timer = setInterval(() => this.kick(), FETCH_SLEEP_MS);
-    const b = this.o.buffer;
-    if (b) {
-      if (b.file) {
-        try {
-          const r = b.buffer.load(b.file);
-          this.seq = Math.max(this.seq, b.buffer.maxSeq);
-          if (r.loaded || r.bad) this.log.info({ file: b.file, loaded: r.loaded, bad: r.bad }, 'buffered uplinks loaded from the last run');
-        } catch (err) {
-          this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer file not read');
-        }
-      }
-      this.tick = setInterval(() => this.onTick(), Math.max(10, Math.floor(this.o.pushTimeoutMs / 2)));
-    }
+  get servers(): readonly ServerUplink[] {
+    return this.o.servers;
   }
 
-  /** Stops polling; a fetch under way completes; the buffer is saved. */
+  /** Starts polling the concentrator (and each server's retry/flush timer). */
+  start(): void {
+    this.running = true;
+    for (const s of this.o.servers) this.seq = Math.max(this.seq, s.start());
+    this.timer = setInterval(() => this.kick(), FETCH_SLEEP_MS);
+  }
+
+  /** Stops polling; a fetch under way completes; buffers are saved. */
   stop(): void {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (this.tick) clearInterval(this.tick);
-    this.tick = null;
-    this.save(true);
+    for (const s of this.o.servers) s.stop();
   }
 
-  /** Uplinks waiting in the buffer. */
+  /** Some server is not acknowledging. */
+  get outage(): boolean {
+    return this.o.servers.some((s) => s.outage);
+  }
+
+  /** Uplinks waiting in the buffers. */
   get buffered(): number {
-    return this.o.buffer?.buffer.length ?? 0;
+    return this.o.servers.reduce((n, s) => n + s.buffered, 0);
   }
 
-  private save(now = false): void {
-    const b = this.o.buffer;
-    if (!b?.file) return;
-    if (!now && performance.now() - this.lastSaveMs < 5000) return;
-    this.lastSaveMs = performance.now();
-    try {
-      // Unacknowledged live datagrams are kept too: their uplinks are not delivered yet.
-      const inFlight = [...this.pending.values()].filter((p) => !p.fromBuffer).flatMap((p) => p.rxpks);
-      if (now && inFlight.length) b.buffer.push(inFlight);
-      b.buffer.save(b.file);
-    } catch (err) {
-      this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer not saved');
-    }
-  }
-
-  /** Retries and expiry of PUSH_DATA, probes while not answered, the buffer's flush and save. */
-  private onTick(): void {
-    this.expireAcks();
-    const b = this.o.buffer;
-    if (!b) return;
-    if (this.outage && performance.now() - this.lastProbeMs >= b.probeIntervalMs) this.flush(true);
-    else if (!this.outage) this.flush(false);
-    this.save();
+  /** PUSH_DATA datagrams still waiting for their ack, all servers. */
+  get pendingAcks(): number {
+    return this.o.servers.reduce((n, s) => n + s.pendingAcks, 0);
   }
 
   /** Queues a stat object (JSON text); the next datagram carries it, alone if no frame comes. */
   queueStat(statJson: string): void {
     this.pendingStat = statJson;
     this.kick();
-  }
-
-  /** Number of PUSH_DATA datagrams still waiting for their ack. */
-  get pendingAcks(): number {
-    return this.pending.size;
   }
 
   private kick(): void {
@@ -231,16 +220,123 @@ export class Upstream {
     if (packets.length === 0 && stat === null) return;
     const rxpks = packets.map((p) => ({ rxpk: encodeRxpk(rxPacketToRxpk(p, this.o.rxTime?.(p.countUs))), seq: ++this.seq }));
     this.pendingStat = null;
-    const c = this.o.stats.counters;
     // Latency is read on the concentrator's own counter, the clock the receive stamp came from.
     const now = await this.o.concentrator.counterUs();
+    for (const s of this.o.servers) s.deliver(rxpks, stat, packets, now);
+  }
+
+}
+
+/**
+ * One server's uplink side: PUSH_DATA batching, PUSH_ACK matching, resends,
+ * and store and forward while it does not acknowledge.
+ */
+export class ServerUplink {
+  readonly counters: ServerUplinkCounters = {
+    pushDataSent: 0, pushDataBytes: 0, pushAckReceived: 0, pushAckIgnored: 0, pushRetries: 0, pushUnacked: 0,
+    statSent: 0, rxfw: 0, rxLost: 0, rxBuffered: 0, rxBufferDelivered: 0, upGarbage: 0,
+  };
+  private readonly tokens: TokenSource;
+  private readonly log: Logger;
+  /** token → what was sent and when (ms, monotonic). */
+  private readonly pending = new Map<number, Pending>();
+  /** The server has stopped acknowledging: uplinks go to the buffer. */
+  outage = false;
+  private unackedRun = 0;
+  private flushInFlight = false;
+  private lastProbeMs = 0;
+  private lastSaveMs = 0;
+  private tick: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: ServerUplinkOptions) {
+    this.tokens = o.tokens ?? new TokenSource();
+    this.log = o.log;
+    o.link.on('up-datagram', (buf: Buffer) => this.onDatagram(buf));
+  }
+
+  get name(): string {
+    return this.o.name;
+  }
+
+  /** The store-and-forward buffer, or null. */
+  get buffer(): UplinkBuffer | null {
+    return this.o.buffer?.buffer ?? null;
+  }
+
+  /** Adds to this server's counters and to the global ones (uplink-level ones only from the primary server). */
+  private count(key: keyof ServerUplinkCounters, n = 1): void {
+    this.counters[key] += n;
+    const global = this.o.stats.counters as unknown as Record<string, number>;
+    if (this.o.primary || !UPLINK_LEVEL.has(key)) global[key] = (global[key] ?? 0) + n;
+  }
+
+  /** Loads a saved buffer and starts the retry timer; returns the highest sequence number loaded. */
+  start(): number {
+    const b = this.o.buffer;
+    if (!b) return 0;
+    if (b.file) {
+      try {
+        const r = b.buffer.load(b.file);
+        if (r.loaded || r.bad) this.log.info({ file: b.file, loaded: r.loaded, bad: r.bad }, 'buffered uplinks loaded from the last run');
+      } catch (err) {
+        this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer file not read');
+      }
+    }
+    this.tick = setInterval(() => this.onTick(), Math.max(10, Math.floor(this.o.pushTimeoutMs / 2)));
+    return b.buffer.maxSeq;
+  }
+
+  stop(): void {
+    if (this.tick) clearInterval(this.tick);
+    this.tick = null;
+    this.save(true);
+  }
+
+  /** Uplinks waiting in the buffer. */
+  get buffered(): number {
+    return this.o.buffer?.buffer.length ?? 0;
+  }
+
+  /** PUSH_DATA datagrams still waiting for their ack. */
+  get pendingAcks(): number {
+    return this.pending.size;
+  }
+
+  private save(now = false): void {
+    const b = this.o.buffer;
+    if (!b?.file) return;
+    if (!now && performance.now() - this.lastSaveMs < 5000) return;
+    this.lastSaveMs = performance.now();
+    try {
+      // Unacknowledged live datagrams are kept too: their uplinks are not delivered yet.
+      const inFlight = [...this.pending.values()].filter((p) => !p.fromBuffer).flatMap((p) => p.rxpks);
+      if (now && inFlight.length) b.buffer.push(inFlight);
+      b.buffer.save(b.file);
+    } catch (err) {
+      this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer not saved');
+    }
+  }
+
+  /** Retries and expiry of PUSH_DATA, probes while not answered, the buffer's flush and save. */
+  private onTick(): void {
+    this.expireAcks();
+    const b = this.o.buffer;
+    if (!b) return;
+    if (this.outage && performance.now() - this.lastProbeMs >= b.probeIntervalMs) this.flush(true);
+    else if (!this.outage) this.flush(false);
+    this.save();
+  }
+
+  /** One fetch of uplinks (and the stat, if any) for this server: sent, or buffered behind older ones. */
+  deliver(rxpks: BufferedUplink[], stat: string | null, packets: RxPacket[], now: number): void {
+    if (rxpks.length === 0 && stat === null) return;
     this.expireAcks();
     const buf = this.o.buffer;
     const monitor = this.o.monitor;
     // Behind older uplinks or during an outage, new ones wait their turn: order is kept.
     if (buf && rxpks.length > 0 && (this.outage || buf.buffer.length > 0 || this.flushInFlight)) {
       buf.buffer.push(rxpks);
-      c.rxBuffered += rxpks.length;
+      this.count('rxBuffered', rxpks.length);
       for (const p of packets) monitor?.uplink(p, 'buffered');
       if (stat !== null) this.sendBodies([], stat, [], now); // the stat alone
       this.flush(false);
@@ -251,7 +347,6 @@ export class Upstream {
 
   /** Sends live uplinks (and the stat) as PUSH_DATA bodies. */
   private sendBodies(rxpks: BufferedUplink[], stat: string | null, packets: RxPacket[], now: number): void {
-    const c = this.o.stats.counters;
     const monitor = this.o.monitor;
     const bodies = planPushDataBodies(rxpks.map((r) => r.rxpk), stat, PUSH_DATA_MAX_BYTES - 12);
     let sentPackets = 0;
@@ -267,11 +362,11 @@ export class Upstream {
         if (this.o.buffer && texts.length) {
           // No server address yet (DNS at boot): kept for when it resolves.
           this.o.buffer.buffer.push(texts);
-          c.rxBuffered += texts.length;
+          this.count('rxBuffered', texts.length);
           for (const p of these) monitor?.uplink(p, 'buffered');
           continue;
         }
-        c.rxLost += rxpkCount;
+        this.count('rxLost', rxpkCount);
         for (const p of these) monitor?.uplink(p, 'lost');
         this.log.warn({ packets: rxpkCount, stat: hasStat }, 'PUSH_DATA dropped: server address not resolved');
         continue;
@@ -279,17 +374,19 @@ export class Upstream {
       for (const p of these) monitor?.uplink(p, 'forwarded');
       sentList.push(...these);
       this.pending.set(token, { sentAt: performance.now(), dgram, rxpks: texts, fromBuffer: false, tries: 0 });
-      c.pushDataSent++;
-      c.pushDataBytes += dgram.length;
+      this.count('pushDataSent');
+      this.count('pushDataBytes', dgram.length);
       sentPackets += rxpkCount;
-      if (hasStat) c.statSent++;
+      if (hasStat) this.count('statSent');
     }
     if (sentPackets > 0) {
-      c.rxfw += sentPackets;
-      for (const p of sentList) {
-        c.rxPayloadBytes += p.payload.length;
-        this.o.stats.recordUplinkLatency(u32(now - p.countUs));
-        monitor?.uplinkLatencyUs(u32(now - p.countUs));
+      this.count('rxfw', sentPackets);
+      if (this.o.primary) {
+        for (const p of sentList) {
+          this.o.stats.counters.rxPayloadBytes += p.payload.length;
+          this.o.stats.recordUplinkLatency(u32(now - p.countUs));
+          monitor?.uplinkLatencyUs(u32(now - p.countUs));
+        }
       }
       this.log.debug({ packets: sentPackets, datagrams: bodies.length }, 'PUSH_DATA sent');
     }
@@ -312,8 +409,8 @@ export class Upstream {
     if (!this.o.link.sendUp(dgram)) return;
     this.flushInFlight = true;
     this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0 });
-    this.o.stats.counters.pushDataSent++;
-    this.o.stats.counters.pushDataBytes += dgram.length;
+    this.count('pushDataSent');
+    this.count('pushDataBytes', dgram.length);
   }
 
   private freshToken(): number {
@@ -337,14 +434,17 @@ export class Upstream {
       if (b && p.tries < b.retries && !(this.outage && p.fromBuffer)) {
         p.tries++;
         p.sentAt = now;
-        this.o.stats.counters.pushRetries++;
+        this.count('pushRetries');
         this.o.link.sendUp(p.dgram);
         continue;
       }
       this.pending.delete(token);
-      this.o.stats.counters.pushUnacked++;
+      this.count('pushUnacked');
       if (p.fromBuffer) this.flushInFlight = false;
-      else if (b && p.rxpks.length) giveBack.push(...p.rxpks);
+      else if (b && p.rxpks.length) {
+        giveBack.push(...p.rxpks);
+        this.count('rxfw', -p.rxpks.length); // not forwarded after all: counted when the buffer delivers them
+      }
       if (!b || p.rxpks.length === 0) continue;
       this.unackedRun++;
       if (!this.outage && this.unackedRun >= b.outageAfterUnacked) {
@@ -354,36 +454,35 @@ export class Upstream {
     }
     if (b && giveBack.length) {
       b.buffer.push(giveBack);
-      this.o.stats.counters.rxBuffered += giveBack.length;
+      this.count('rxBuffered', giveBack.length);
     }
   }
 
   private onDatagram(buf: Buffer): void {
     const r = decodePacket(buf);
-    const c = this.o.stats.counters;
     if (!r.ok || r.packet.type !== 'PUSH_ACK') {
-      c.upGarbage++;
+      this.count('upGarbage');
       this.log.warn({ reason: r.ok ? `unexpected ${r.packet.type}` : r.reason, bytes: buf.length }, 'upstream datagram ignored');
       return;
     }
     const sent = this.pending.get(r.packet.token);
     if (sent === undefined) {
-      c.pushAckIgnored++;
+      this.count('pushAckIgnored');
       this.log.debug({ token: r.packet.token }, 'PUSH_ACK with unknown or expired token ignored');
       return;
     }
     this.pending.delete(r.packet.token);
-    c.pushAckReceived++;
+    this.count('pushAckReceived');
     this.unackedRun = 0;
     const rttMs = performance.now() - sent.sentAt;
-    this.o.monitor?.pushAck(rttMs);
+    this.o.monitor?.pushAck(rttMs, this.o.name);
     this.log.debug({ token: r.packet.token, rttMs: +rttMs.toFixed(2) }, 'PUSH_ACK received');
     const b = this.o.buffer;
     if (!b) return;
     if (sent.fromBuffer) {
       b.buffer.shift(sent.rxpks.length);
-      c.rxBufferDelivered += sent.rxpks.length;
-      c.rxfw += sent.rxpks.length;
+      this.count('rxBufferDelivered', sent.rxpks.length);
+      this.count('rxfw', sent.rxpks.length);
       this.flushInFlight = false;
     }
     if (this.outage) {

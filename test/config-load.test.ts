@@ -161,6 +161,7 @@ describe('defaults', () => {
         radio: 'sim',
         region: 'none',
         logLevel: 'info',
+        servers: [{ address: '127.0.0.1', portUp: 1780, portDown: 1782, upEnabled: true, downEnabled: true }],
       },
     );
     for (const spec of Object.values(GATEWAY_KEYS)) assert.ok(spec.doc.length > 0, `${spec.key} has a doc line`);
@@ -399,11 +400,38 @@ describe('overrides', () => {
   });
 });
 
+describe('several servers', () => {
+  test('servers: each enabled one with its ports (defaults from the single keys) and switches; disabled ones left out; errors name the element', () => {
+    const d = shipped();
+    d.gateway_conf!.servers = [
+      { server_address: 'eu1.cloud.thethings.network', serv_port_up: 1700, serv_port_down: 1700 },
+      { server_address: '::1', serv_enabled: false },
+      { server_address: '10.0.0.2', serv_down_enabled: false, serv_type: 'semtech' },
+    ];
+    const c = parseConfig([{ name: 'global_conf.json', json: JSON.stringify(d) }]);
+    assert.deepEqual(c.warnings, []);
+    assert.deepEqual(c.config.gateway.servers, [
+      { address: 'eu1.cloud.thethings.network', portUp: 1700, portDown: 1700, upEnabled: true, downEnabled: true },
+      { address: '10.0.0.2', portUp: 1700, portDown: 1700, upEnabled: true, downEnabled: false },
+    ]);
+    d.gateway_conf!.servers = [{ server_address: 'ok.example' }, { serv_port_up: 1 }];
+    throwsConfig(() => parseConfig([{ name: 'global_conf.json', json: JSON.stringify(d) }]), /gateway_conf\.servers\[1\]\.server_address: expected a host name or IP address/);
+    d.gateway_conf!.servers = [{ server_address: 'x', serv_enabled: false }];
+    throwsConfig(() => parseConfig([{ name: 'global_conf.json', json: JSON.stringify(d) }]), /gateway_conf\.servers: expected at least one enabled server/);
+    d.gateway_conf!.servers = ['x'];
+    throwsConfig(() => parseConfig([{ name: 'global_conf.json', json: JSON.stringify(d) }]), /gateway_conf\.servers\[0\]: expected an object/);
+    // --server on the command line replaces the list.
+    d.gateway_conf!.servers = [{ server_address: 'a.example' }, { server_address: 'b.example' }];
+    const o = parseConfig([{ name: 'global_conf.json', json: JSON.stringify(d) }], { serverAddress: 'c.example' });
+    assert.deepEqual(o.config.gateway.servers.map((sv) => sv.address), ['c.example']);
+  });
+});
+
 describe('unknown keys', () => {
   test('one warning line each, naming file and key; not fatal', () => {
     const d = shipped();
     d.extra_section = {};
-    d.gateway_conf!.servers = [];
+    d.gateway_conf!.serverz = [];
     d.SX1301_conf!.lbt_cfg = { enable: false };
     (d.SX1301_conf!.radio_0 as Record<string, unknown>).tx_gain = 1;
     (d.SX1301_conf!.chan_multiSF_2 as Record<string, unknown>).desc = 'x';
@@ -420,7 +448,7 @@ describe('unknown keys', () => {
       'global_conf.json: SX1301_conf.tx_lut_07: unknown key, ignored',
       'global_conf.json: SX1301_conf.tx_lut_3.pwr_idx: unknown key, ignored',
       'global_conf.json: extra_section: unknown key, ignored',
-      'global_conf.json: gateway_conf.servers: unknown key, ignored',
+      'global_conf.json: gateway_conf.serverz: unknown key, ignored',
       'global_conf.json: sim_conf.loss: unknown key, ignored',
     ]);
   });

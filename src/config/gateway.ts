@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { autoGatewayId, systemMacSource, type MacSource } from './gateway-id.js';
-import type { ApiConf, BufferConf, GatewayConf, RadioKind, SimConf } from './schema.js';
+import type { ApiConf, BufferConf, GatewayConf, RadioKind, ServerConf, SimConf } from './schema.js';
 import { bool, INVALID, int, nullable, num, oneOf, str, type KeyTable, type Rule, type Section } from './section.js';
 
 const U32_MAX = 0xffffffff;
@@ -44,7 +44,7 @@ const altitude: Rule<number> = {
 };
 
 /** Every `gateway_conf` key but gateway_ID (which has no default). */
-export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui' | 'gatewayIdFrom'>> = {
+export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui' | 'gatewayIdFrom' | 'servers'>> = {
   serverAddress: { key: 'server_address', rule: hostRule, default: '127.0.0.1', doc: 'network server host or IP [PF4 DEFAULT_SERVER]' },
   servPortUp: { key: 'serv_port_up', rule: port, default: 1780, doc: 'server UDP port for PUSH_DATA [PF4 DEFAULT_PORT_UP]' },
   servPortDown: { key: 'serv_port_down', rule: port, default: 1782, doc: 'server UDP port for PULL_DATA [PF4 DEFAULT_PORT_DW]' },
@@ -118,8 +118,28 @@ export function readGatewayConf(sec: Section, macs: MacSource = systemMacSource)
     gatewayIdFrom = `auto: ${auto.iface} ${auto.mac}`;
   }
   const rest = sec.table(GATEWAY_KEYS);
+  // Several servers (the form of Kersing's and ChirpStack's forwarders, constants.md §12), else the single one.
+  let servers: ServerConf[] = [{ address: rest.serverAddress, portUp: rest.servPortUp, portDown: rest.servPortDown, upEnabled: true, downEnabled: true }];
+  if (sec.has('servers')) {
+    const list = sec.items('servers').map((s) => {
+      const enabled = s.get('serv_enabled', bool, true);
+      const conf: ServerConf = {
+        address: s.require('server_address', hostRule),
+        portUp: s.get('serv_port_up', port, rest.servPortUp),
+        portDown: s.get('serv_port_down', port, rest.servPortDown),
+        upEnabled: s.get('serv_up_enabled', bool, true),
+        downEnabled: s.get('serv_down_enabled', bool, true),
+      };
+      s.known('serv_type', 'serv_gw_id', 'serv_gw_key', 'serv_max_stall', 'critical');
+      s.warnUnknown();
+      return enabled ? conf : null;
+    });
+    servers = list.filter((x): x is ServerConf => x !== null);
+    if (servers.length === 0) sec.fail('servers', 'at least one enabled server', sec.raw('servers'));
+    if (servers.length > 8) sec.fail('servers', 'at most 8 enabled servers', servers.length);
+  }
   sec.warnUnknown();
-  return { gatewayId, gatewayIdFrom, gatewayEui: Buffer.from(gatewayId, 'hex'), ...rest };
+  return { gatewayId, gatewayIdFrom, gatewayEui: Buffer.from(gatewayId, 'hex'), ...rest, servers };
 }
 
 /** `sim_conf` keys. */

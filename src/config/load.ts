@@ -67,6 +67,10 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   if (gateway.radio === 'sx127x' && !root.has('SX127x_conf')) {
     root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
   }
+  if (overrides.serverAddress !== undefined || overrides.portUp !== undefined || overrides.portDown !== undefined) {
+    // The command line names one server: it replaces a `servers` list.
+    gateway.servers = [{ address: gateway.serverAddress, portUp: gateway.servPortUp, portDown: gateway.servPortDown, upEnabled: true, downEnabled: true }];
+  }
   const r0 = board.radios[0];
   if (gateway.region === 'auto') {
     // Without a region named: the EU868 rules when radio 0 transmits inside 863-870 MHz (nothing else lives there).

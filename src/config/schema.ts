@@ -9,6 +9,17 @@ import type { BoardConfig } from '../../hal/index.js';
 /** Which radio the forwarder drives (our `gateway_conf.radio` extension). */
 export type RadioKind = 'sim' | 'sx127x' | 'sx1301';
 
+/** One network server. */
+export interface ServerConf {
+  address: string;
+  portUp: number;
+  portDown: number;
+  /** Uplinks (PUSH_DATA) go to it. */
+  upEnabled: boolean;
+  /** It may send downlinks (PULL_DATA keepalives). */
+  downEnabled: boolean;
+}
+
 /** `gateway_conf`: identity, server link, intervals, GPS and beacon settings. */
 export interface GatewayConf {
   /** 16 lowercase hex digits. */
@@ -20,6 +31,8 @@ export interface GatewayConf {
   serverAddress: string;
   servPortUp: number;
   servPortDown: number;
+  /** Every enabled server (the `servers` array, else the single server_address form); the first is the primary. */
+  servers: ServerConf[];
   keepaliveIntervalS: number;
   statIntervalS: number;
   pushTimeoutMs: number;

@@ -136,6 +136,18 @@ export class Section {
     return new Section(this.ctx, joinPath(this.path, key), v);
   }
 
+  /** The array at `key` as one Section per element (each must be an object); absent is []. */
+  items(key: string): Section[] {
+    const v = this.raw(key);
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) this.fail(key, 'an array of objects', v);
+    return v.map((el, i) => {
+      const path = `${joinPath(this.path, key)}[${i}]`;
+      if (!isJsonObject(el)) throw new ConfigError(this.ctx.origins.of(joinPath(this.path, key)), path, 'an object', describeValue(el));
+      return new Section(this.ctx, path, el);
+    });
+  }
+
   /** Marks keys as known without reading them (accepted and ignored). */
   known(...keys: string[]): void {
     for (const k of keys) this.seen.add(k);

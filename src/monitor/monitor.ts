@@ -78,10 +78,8 @@ export class Monitor {
   private readonly frames: Uint8Array[];
   private readonly rssiBy = new Map<string, { observe(v: number): void }>();
   private readonly snrBy = new Map<string, { observe(v: number): void }>();
-  lastPushAckMs: number | null = null;
-  lastPullAckMs: number | null = null;
-  lastPushRttMs: number | null = null;
-  lastPullRttMs: number | null = null;
+  /** Per server (host:port): last PUSH_ACK / PULL_ACK times and round trips. */
+  readonly acks = new Map<string, { pushMs: number | null; pullMs: number | null; pushRttMs: number | null; pullRttMs: number | null }>();
   private readonly rssi: Histogram<'freq_mhz'>;
   private readonly snr: Histogram<'freq_mhz'>;
   private readonly uplinkLatency: Histogram;
@@ -92,7 +90,6 @@ export class Monitor {
     private readonly o: {
       capacity: number;
       stats: ForwarderStats;
-      server: () => string;
       queueDepth: () => number;
       wallClockMs?: () => number;
     },
@@ -131,8 +128,10 @@ export class Monitor {
       collect() {
         this.reset();
         const now = self.now();
-        if (self.lastPushAckMs !== null) this.set({ server: o.server(), kind: 'push' }, (now - self.lastPushAckMs) / 1000);
-        if (self.lastPullAckMs !== null) this.set({ server: o.server(), kind: 'pull' }, (now - self.lastPullAckMs) / 1000);
+        for (const [server, a] of self.acks) {
+          if (a.pushMs !== null) this.set({ server, kind: 'push' }, (now - a.pushMs) / 1000);
+          if (a.pullMs !== null) this.set({ server, kind: 'pull' }, (now - a.pullMs) / 1000);
+        }
       },
     });
     new Gauge({ name: 'pktfwd_jit_queue_depth', help: 'Downlinks waiting in the JIT queue', registers, collect() { this.set(o.queueDepth()); } });
@@ -233,16 +232,27 @@ export class Monitor {
     }
   }
 
-  pushAck(rttMs: number): void {
-    this.lastPushAckMs = this.now();
-    this.lastPushRttMs = rttMs;
-    this.ackRtt.observe({ server: this.o.server(), kind: 'push' }, rttMs / 1000);
+  private ackOf(server: string) {
+    let a = this.acks.get(server);
+    if (!a) {
+      a = { pushMs: null, pullMs: null, pushRttMs: null, pullRttMs: null };
+      this.acks.set(server, a);
+    }
+    return a;
   }
 
-  pullAck(rttMs: number): void {
-    this.lastPullAckMs = this.now();
-    this.lastPullRttMs = rttMs;
-    this.ackRtt.observe({ server: this.o.server(), kind: 'pull' }, rttMs / 1000);
+  pushAck(rttMs: number, server: string): void {
+    const a = this.ackOf(server);
+    a.pushMs = this.now();
+    a.pushRttMs = rttMs;
+    this.ackRtt.observe({ server, kind: 'push' }, rttMs / 1000);
+  }
+
+  pullAck(rttMs: number, server: string): void {
+    const a = this.ackOf(server);
+    a.pullMs = this.now();
+    a.pullRttMs = rttMs;
+    this.ackRtt.observe({ server, kind: 'pull' }, rttMs / 1000);
   }
 
   /** A record as served: its time as ISO 8601 and the LoRaWAN header read from its frame. */
