@@ -324,3 +324,61 @@ runConcentratorContract('Sx1301Concentrator (emulated SX1301)', async (): Promis
     cleanup: () => conc.stop(),
   };
 });
+
+describe('SX1301 faults on the emulated chip: detected, counted, re-initialised within 5 s', () => {
+  const fast = async (opts: Sx1301EmulatorOptions = {}) => {
+    const fw = fakeFirmware();
+    const chip = new Sx1301Emulator({ firmware: fw, ...opts });
+    const { log, lines } = memoryLogger();
+    const conc = new Sx1301Concentrator({
+      board: testConfig().board, log, firmware: () => fw, pollIntervalMs: 5, sleep: async () => undefined, healthIntervalMs: 100, txStuckMs: 500,
+      open: async () => ({ spi: chip, reset: null, close: async () => undefined }),
+    });
+    return { chip, conc, lines };
+  };
+
+  test('a chip that stops answering: fault, retries with back-off while it is gone, running again once it answers', async () => {
+    const { chip, conc, lines } = await fast();
+    try {
+      await conc.start();
+      chip.faults.dead = true;
+      await waitFor(() => conc.counters.faults === 1, 2000, 'fault detected');
+      assert.equal(conc.radioStats().state, 'down');
+      assert.ok(lines().some((l) => l.msg === 'SX1301 fault: re-initialising' && /VERSION reads 0/.test(String(l.reason))));
+      await sleep(400);
+      assert.ok(lines().some((l) => l.msg === 'SX1301 re-initialisation failed'), 'retried while gone');
+      const t0 = performance.now();
+      chip.faults.dead = false;
+      await waitFor(() => conc.counters.reinits === 1, 5000, 're-initialised');
+      assert.ok(performance.now() - t0 < 5000);
+      assert.equal(conc.radioStats().state, 'listening');
+      assert.ok(chip.started, 'the AGC handshake ran again');
+      assert.deepEqual(chip.injectPacket(UPLINK), { ok: true });
+      await waitFor(() => conc.counters.received === 1, 2000, 'receiving again');
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('a chip that reset itself (counter back to 0) and a TX that never completes are faults too', async () => {
+    const { chip, conc, lines } = await fast({ counterStartUs: 50_000_000 });
+    try {
+      await conc.start();
+      await conc.counterUs();
+      await sleep(250);
+      chip.selfReset();
+      await waitFor(() => conc.counters.reinits === 1, 5000, 're-initialised after the self-reset');
+      assert.ok(lines().some((l) => /counter went back/.test(String(l.reason))));
+      // A transmitter that never finishes (here: still "emitting" after 0.5 s, the configured limit).
+      chip.faults.stuckTx = true;
+      await sleep(300);
+      assert.equal(conc.counters.faults, 1, 'emitting for a while is not a fault');
+      await waitFor(() => conc.counters.faults === 2, 3000, 'stuck TX detected');
+      assert.ok(lines().some((l) => /TX never completes/.test(String(l.reason))));
+      chip.faults.stuckTx = false;
+      await waitFor(() => conc.counters.reinits === 2, 5000, 're-initialised after the stuck TX');
+    } finally {
+      await conc.stop();
+    }
+  });
+});

@@ -33,6 +33,10 @@ export interface Sx1301ConcentratorOptions {
   pollIntervalMs?: number;
   /** Millisecond waits of start-up (default real timers). */
   sleep?: (ms: number) => Promise<void>;
+  /** Health check period, ms (default 1000). */
+  healthIntervalMs?: number;
+  /** A frame "emitting" longer than this is a stuck transmitter, ms (default 15 000: beyond the longest LoRa frame). */
+  txStuckMs?: number;
 }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -42,7 +46,14 @@ export const COUNTER_RESYNC_MS = 1000;
 
 /** SX1301 + SX1257/SX1255 concentrator board. */
 export class Sx1301Concentrator implements Concentrator {
-  readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0, aborted: 0 };
+  readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0, aborted: 0, faults: 0, reinits: 0 };
+  /** running, or recovering from a fault (re-initialising with back-off). */
+  state: 'off' | 'running' | 'recovering' = 'off';
+  private healthTimer: NodeJS.Timeout | null = null;
+  private reinitTimer: NodeJS.Timeout | null = null;
+  private reinitDelayMs = 100;
+  /** When the transmitter was first seen emitting, and the frame's longest possible air time. */
+  private emittingSince: number | null = null;
   private hw: Sx1301Hardware | null = null;
   private regs: Sx1301Registers | null = null;
   private cal: Sx1301StartResult | null = null;
@@ -55,7 +66,12 @@ export class Sx1301Concentrator implements Concentrator {
   constructor(private readonly o: Sx1301ConcentratorOptions) {}
 
   async start(): Promise<void> {
-    if (this.regs) return;
+    if (this.regs || this.state === 'recovering') return;
+    await this.startChip();
+  }
+
+  /** Opens the links, resets and starts the chip, starts polling. */
+  private async startChip(): Promise<void> {
     const sleep = this.o.sleep ?? realSleep;
     const fw = this.o.firmware();
     const hw = await this.o.open();
@@ -77,11 +93,94 @@ export class Sx1301Concentrator implements Concentrator {
     }
     if (this.cal.calibrationWarnings.length) this.o.log.warn({ warnings: this.cal.calibrationWarnings, status: this.cal.calibrationStatus }, 'SX1301 calibration warnings');
     this.timer = setInterval(() => this.poll(), this.o.pollIntervalMs ?? 10);
+    this.healthTimer = setInterval(() => this.healthCheck(), this.o.healthIntervalMs ?? 1000);
+    this.state = 'running';
     this.o.log.info({ calibrationStatus: `0x${this.cal.calibrationStatus.toString(16)}` }, 'SX1301 concentrator started');
   }
 
+  /**
+   * Every second: VERSION must still read 103 (a chip that stopped
+   * answering reads 0x00 or 0xFF), the counter must not have gone back
+   * (a chip that reset itself restarts it from 0), and a frame may not stay
+   * "emitting" longer than the longest LoRa frame (about 12 s at SF12/125 kHz,
+   * 255 bytes). Any of these: the fault is logged and counted and the
+   * concentrator is re-initialised with back-off (0.1 s doubling to 10 s).
+   */
+  private healthCheck(): void {
+    const regs = this.regs;
+    if (!regs || this.state !== 'running') return;
+    let why: string | null = null;
+    try {
+      const v = regs.read('VERSION');
+      if (v !== 103) why = `VERSION reads ${v} (chip not answering)`;
+      else if (!this.sync) {
+        regs.write('GPS_EN', 0);
+        this.sync = { count: readTimestamp(regs), atMs: performance.now() };
+        regs.write('GPS_EN', 1);
+      } else {
+        const expected = (this.sync.count + Math.floor((performance.now() - this.sync.atMs) * 1000)) >>> 0;
+        regs.write('GPS_EN', 0);
+        const now = readTimestamp(regs);
+        regs.write('GPS_EN', 1);
+        // Re-read each second anyway: this is also the counter resync.
+        this.sync = { count: now, atMs: performance.now() };
+        const behind = (expected - now) | 0;
+        if (behind > 1_000_000) why = `counter went back by ${behind} µs (the chip reset itself)`;
+      }
+      if (!why) {
+        const st = txStatusSx1301(regs);
+        if (st === 'emitting') {
+          this.emittingSince ??= performance.now();
+          const limit = this.o.txStuckMs ?? 15_000;
+          if (performance.now() - this.emittingSince > limit) why = `a frame has been emitting for more than ${limit / 1000} s (TX never completes)`;
+        } else this.emittingSince = null;
+      }
+    } catch (err) {
+      why = `SPI error: ${(err as Error).message}`;
+    }
+    if (why) this.fault(why);
+  }
+
+  private fault(why: string): void {
+    this.counters.faults++;
+    this.state = 'recovering';
+    this.o.log.error({ reason: why, retryInMs: this.reinitDelayMs }, 'SX1301 fault: re-initialising');
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    this.healthTimer = null;
+    const hw = this.hw;
+    this.regs = null;
+    this.hw = null;
+    this.sync = null;
+    this.emittingSince = null;
+    void hw?.close().catch(() => undefined);
+    this.reinitTimer = setTimeout(() => void this.reinit(), this.reinitDelayMs);
+  }
+
+  private async reinit(): Promise<void> {
+    this.reinitTimer = null;
+    if (this.state !== 'recovering') return;
+    try {
+      await this.startChip();
+      this.counters.reinits++;
+      this.reinitDelayMs = 100;
+      this.o.log.warn({ reinits: this.counters.reinits }, 'SX1301 re-initialised after a fault');
+    } catch (err) {
+      this.reinitDelayMs = Math.min(10_000, this.reinitDelayMs * 2);
+      this.o.log.error({ err: (err as Error).message, retryInMs: this.reinitDelayMs }, 'SX1301 re-initialisation failed');
+      if (this.state === 'recovering') this.reinitTimer = setTimeout(() => void this.reinit(), this.reinitDelayMs);
+    }
+  }
+
   async stop(): Promise<void> {
+    if (this.reinitTimer) clearTimeout(this.reinitTimer);
+    this.reinitTimer = null;
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    this.healthTimer = null;
+    if (this.state === 'recovering') this.state = 'off';
     if (!this.regs) return;
+    this.state = 'off';
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     // Let a frame on the air finish (up to 1.5 s, so that a service stop stays within 2 s); a scheduled one is dropped.
@@ -169,7 +268,7 @@ export class Sx1301Concentrator implements Concentrator {
   }
 
   radioStats(): Record<string, unknown> {
-    return { type: 'sx1301', ...this.counters, calibrationStatus: this.cal?.calibrationStatus ?? null };
+    return { type: 'sx1301', state: this.state === 'running' ? 'listening' : this.state === 'recovering' ? 'down' : 'off', ...this.counters, calibrationStatus: this.cal?.calibrationStatus ?? null };
   }
 
   private poll(): void {

@@ -259,7 +259,9 @@ export class Sx1301Emulator implements SpiTransport {
   private tx: PendingTx | null = null;
   private latched = 0;
   private ppsLatch = 0;
-  private readonly t0Ms = performance.now();
+  private t0Ms = performance.now();
+  /** Fault injection: the chip stops answering (every read gives 0), or its TX never completes. */
+  readonly faults = { dead: false, stuckTx: false };
   private readonly emissionListeners: ((e: Sx1301Emission) => void)[] = [];
 
   constructor(private readonly o: Sx1301EmulatorOptions = {}) {
@@ -276,7 +278,16 @@ export class Sx1301Emulator implements SpiTransport {
 
   /** The free-running counter now, u32 µs. */
   counterUs(): number {
-    return ((this.o.counterStartUs ?? 0) + Math.floor((performance.now() - this.t0Ms) * 1000)) >>> 0;
+    return ((this.counterStart ?? this.o.counterStartUs ?? 0) + Math.floor((performance.now() - this.t0Ms) * 1000)) >>> 0;
+  }
+
+  private counterStart: number | null = null;
+
+  /** Fault injection: the chip resets itself (power glitch): registers, MCUs, FIFO, TX and the counter (from 0). */
+  selfReset(): void {
+    this.softReset();
+    this.counterStart = 0;
+    this.t0Ms = performance.now();
   }
 
   /** True once the AGC handshake has completed (the chip receives). */
@@ -329,6 +340,10 @@ export class Sx1301Emulator implements SpiTransport {
     const addr = tx[0]! & 0x7f;
     const page = this.page;
     const rx = Buffer.alloc(tx.length);
+    if (this.faults.dead) {
+      this.transactions.push({ write, addr, page, data: Buffer.from(write ? tx.subarray(1) : rx.subarray(1)) });
+      return rx; // nothing drives MISO: zeros
+    }
     for (let i = 1; i < tx.length; i++) {
       const a = DATA_PORTS.has(addr) ? addr : addr + i - 1;
       if (a > 127) {
@@ -482,6 +497,9 @@ export class Sx1301Emulator implements SpiTransport {
         if (i === 1) {
           this.agcStep = fw === 'agc' ? 'ready' : 'off';
           this.agcWaiting = false;
+          // A firmware start is a fresh handshake.
+          this.agc.lut.length = 0;
+          this.agc.freqMsbs = this.agc.chanSelect = this.agc.radioSelect = null;
           this.bytes[0]![A.agcStatus] = fw === 'agc' ? 0x10 : 0;
         }
       }
@@ -646,6 +664,7 @@ export class Sx1301Emulator implements SpiTransport {
   // ---- transmit ----
 
   private txStatusByte(): number {
+    if (this.faults.stuckTx) return 0xb0;
     const tx = this.tx;
     if (!tx) return 0x80;
     const now = this.counterUs();
