@@ -84,12 +84,27 @@ export class UplinkBuffer {
     return out;
   }
 
-  /** Removes the `n` oldest (delivered). */
-  shift(n: number): void {
-    for (let i = 0; i < n && this.head < this.q.length; i++) {
+  /** Removes delivered uplinks, by sequence number (older ones may have been put back in front meanwhile). */
+  remove(items: BufferedUplink[]): void {
+    const seqs = new Set(items.map((i) => i.seq));
+    // Usually the head: take them from there without a copy.
+    while (this.head < this.q.length && seqs.has(this.q[this.head]!.seq)) {
+      seqs.delete(this.q[this.head]!.seq);
       this.bytes -= this.q[this.head]!.rxpk.length;
       this.head++;
       this.delivered++;
+    }
+    if (seqs.size > 0) {
+      const keep: Entry[] = [];
+      for (let i = this.head; i < this.q.length; i++) {
+        const e = this.q[i]!;
+        if (seqs.has(e.seq)) {
+          this.bytes -= e.rxpk.length;
+          this.delivered++;
+        } else keep.push(e);
+      }
+      this.q = keep;
+      this.head = 0;
     }
     this.dirty = true;
     this.compact();

@@ -480,7 +480,7 @@ export class ServerUplink {
     const b = this.o.buffer;
     if (!b) return;
     if (sent.fromBuffer) {
-      b.buffer.shift(sent.rxpks.length);
+      b.buffer.remove(sent.rxpks);
       this.count('rxBufferDelivered', sent.rxpks.length);
       this.count('rxfw', sent.rxpks.length);
       this.flushInFlight = false;

@@ -64,6 +64,8 @@ test('two servers: uplinks to both, downlinks from either answered to the sender
     const firstA: string[] = [];
     for (const d of seen.a) if (!firstA.includes(d)) firstA.push(d);
     assert.deepEqual(firstA, Array.from({ length: 40 }, (_, i) => tag(i)), 'in order');
+    // Counted when acknowledged: the last PUSH_ACK may still be on its way back.
+    await waitFor(() => fwd.upstream.buffered === 0 && fwd.stats.counters.rxfw >= 40, 5000, 'the last ack');
     assert.equal(fwd.stats.counters.rxfw, 40, 'the stat counts the primary server\'s uplinks once');
     assert.ok(fwd.uplinks[1]!.counters.rxfw === 40 && fwd.uplinks[1]!.counters.rxBuffered === 0);
   } finally {
