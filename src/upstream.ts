@@ -450,6 +450,7 @@ export class ServerUplink {
       if (!this.outage && this.unackedRun >= b.outageAfterUnacked) {
         this.outage = true;
         this.log.warn({ unacked: this.unackedRun, buffered: b.buffer.length + giveBack.length }, 'server not acknowledging PUSH_DATA: buffering uplinks');
+        this.o.link.refresh(); // it may have moved
       }
     }
     if (b && giveBack.length) {

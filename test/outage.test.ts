@@ -105,3 +105,34 @@ describe('store and forward', () => {
     }
   });
 });
+
+test('a server that moves: its name re-resolved when it stops answering, the buffered uplinks delivered at the new address', { timeout: 60_000 }, async () => {
+  const { NetworkServerStandIn } = await import('../src/demo/network-server.js');
+  const oldNs = new NetworkServerStandIn({ address: '127.0.0.1' });
+  const port = await oldNs.start();
+  const newNs = new NetworkServerStandIn({ address: '127.0.0.2', port });
+  await newNs.start();
+  let where = '127.0.0.1';
+  const h = await startHarness({
+    gateway: { server_address: 'ns.example', serv_port_up: port, serv_port_down: port, stat_interval: 3600 },
+    sections: { buffer_conf: { probe_interval_ms: 200 } },
+    lookup: async () => ({ address: where, family: 4 as const }),
+  });
+  const seen: string[] = [];
+  newNs.on('push', (e: PushEvent) => seen.push(...e.rxpk.map((r) => r.data)));
+  try {
+    await waitFor(() => oldNs.counts.pull > 0, 5000, 'PULL_DATA to the old address');
+    oldNs.stop(); // the old address goes dead...
+    where = '127.0.0.2'; // ...and DNS now says the new one
+    for (let i = 0; i < 10; i++) {
+      h.air.send(loraUplink({ data: tag(i) }));
+      await sleep(20);
+    }
+    await waitFor(() => new Set(seen).size === 10, 15_000, 'all at the new address');
+    assert.equal(h.fwd.link.serverAddress, '127.0.0.2');
+    assert.ok(h.logLines().some((l) => l.msg === 'server address resolved' && l.address === '127.0.0.2'));
+  } finally {
+    await h.stop();
+    newNs.stop();
+  }
+});

@@ -64,6 +64,7 @@ export class ServerLink extends EventEmitter {
   private down: dgram.Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private lastRefreshMs = -Infinity;
   private retryMs: number;
   private readonly log: Logger;
   private readonly lookup: LookupFn;
@@ -98,6 +99,16 @@ export class ServerLink extends EventEmitter {
   /** Local port of the downstream socket (what the server answers to), or null. */
   get downLocalPort(): number | null {
     return this.down ? this.down.address().port : null;
+  }
+
+  /**
+   * Resolves the name again now (a server that stopped answering may have
+   * moved); at most once per 10 s, and never for an IP literal.
+   */
+  refresh(): void {
+    if (this.stopped || isIP(this.opts.host) || performance.now() - this.lastRefreshMs < 10_000) return;
+    this.lastRefreshMs = performance.now();
+    this.schedule(0);
   }
 
   /** Closes both sockets and stops re-resolution. */
