@@ -173,6 +173,7 @@ export function installPlan(o: InstallOptions): { steps: Step[]; record: Record<
   if (o.server) localDoc.gateway_conf!.server_address = o.server;
   if (o.portUp) localDoc.gateway_conf!.serv_port_up = o.portUp;
   if (o.portDown) localDoc.gateway_conf!.serv_port_down = o.portDown;
+  localDoc.buffer_conf = { file: '/var/lib/pktfwd/uplinks.jsonl' };
   if (radio === 'sx1301') localDoc.SX1301_conf = { board: o.board };
   if (radio === 'sx127x') localDoc.SX127x_conf = { board: o.board };
   if (existsSync(local)) {

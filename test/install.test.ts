@@ -113,7 +113,7 @@ describe('pktfwd install / uninstall in a temporary root', () => {
     const r = fakeRoot();
     assert.equal(pktfwd(['install', '--root', r, '--board', 'dragino-lora-gps-hat']).status, 0);
     const local = JSON.parse(readFileSync(join(r, 'etc/pktfwd/local_conf.json'), 'utf8')) as Record<string, Record<string, unknown>>;
-    assert.deepEqual(local, { gateway_conf: { radio: 'sx127x' }, SX127x_conf: { board: 'dragino-lora-gps-hat' } });
+    assert.deepEqual(local, { gateway_conf: { radio: 'sx127x' }, buffer_conf: { file: '/var/lib/pktfwd/uplinks.jsonl' }, SX127x_conf: { board: 'dragino-lora-gps-hat' } });
     const un = pktfwd(['uninstall', '--root', r, '--purge']);
     assert.equal(un.status, 0, un.stderr);
     assert.ok(!existsSync(join(r, 'etc/pktfwd')));
