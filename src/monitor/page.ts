@@ -163,16 +163,19 @@ function renderStatus(s) {
   el("uptime").textContent = fmtUptime(s.uptimeS);
   pill(el("radio"), s.radio.up, s.radio.type + " " + s.radio.state);
   var srv = s.servers[0];
-  pill(el("server"), srv.answering, srv.host + (srv.answering ? " answering" : " not answering"));
-  dl(el("status"), [
-    ["gateway ID", s.gatewayId + " (" + s.gatewayIdFrom + ")"],
-    ["server", srv.host + " → " + text(srv.address) + " :" + srv.portUp + "/" + srv.portDown],
-    ["last PUSH_ACK", fmtAge(srv.lastPushAckAgeS) + (srv.lastPushRttMs === null ? "" : ", rtt " + srv.lastPushRttMs.toFixed(1) + " ms")],
-    ["last PULL_ACK", fmtAge(srv.lastPullAckAgeS) + (srv.lastPullRttMs === null ? "" : ", rtt " + srv.lastPullRttMs.toFixed(1) + " ms")],
-    ["ack rate (last interval)", "push " + text(srv.pushAckPercent) + " %, pull " + text(srv.pullAckPercent) + " %"],
-    ["GPS", s.time.gps],
-    ["downlink queue", s.queue.depth]
-  ]);
+  var allOk = s.servers.every(function (v) { return v.answering; });
+  pill(el("server"), allOk, s.servers.length === 1 ? srv.host + (srv.answering ? " answering" : " not answering") : s.servers.filter(function (v) { return v.answering; }).length + " of " + s.servers.length + " servers answering");
+  var rows = [["gateway ID", s.gatewayId + " (" + s.gatewayIdFrom + ")"]];
+  s.servers.forEach(function (v, i) {
+    var n = s.servers.length > 1 ? " " + (i + 1) : "";
+    rows.push(["server" + n, v.host + " → " + text(v.address) + " :" + v.portUp + "/" + v.portDown + (v.answering ? "" : " (not answering)")]);
+    rows.push(["  acks", "PUSH " + fmtAge(v.lastPushAckAgeS) + (v.lastPushRttMs === null ? "" : " (" + v.lastPushRttMs.toFixed(1) + " ms)") + ", PULL " + fmtAge(v.lastPullAckAgeS) + (v.lastPullRttMs === null ? "" : " (" + v.lastPullRttMs.toFixed(1) + " ms)")]);
+    if (v.uplink && (v.uplink.outage || v.uplink.buffered > 0)) rows.push(["  buffered", v.uplink.buffered + " uplinks" + (v.uplink.outage ? " (server not acknowledging)" : "")]);
+  });
+  rows.push(["GPS", s.time.gps]);
+  rows.push(["downlink queue", s.queue.depth]);
+  (s.regulation.bands || []).forEach(function (b) { if (b.usedMs > 0) rows.push(["duty cycle " + b.band, b.usedMs.toFixed(0) + " ms used, " + b.remainingMs.toFixed(0) + " ms left this hour"]); });
+  dl(el("status"), rows);
   var t = s.counters.total, rej = s.counters.rejected;
   var rejected = Object.keys(rej).filter(function (k) { return rej[k] > 0; }).map(function (k) { return k + " " + rej[k]; }).join(", ") || "none";
   dl(el("counters"), [
