@@ -79,7 +79,7 @@ export class GpsService {
   private quality: number | null = null;
   private lastFixAtMs: number | null = null;
   private lastUtcMs: number | null = null;
-  private lastUbxAtMs = -Infinity;
+  private lastNavTimeAtMs = -Infinity;
   private leapS = DEFAULT_LEAP_SECONDS;
   private lastSyncedSecond: number | null = null;
   private lastPpsAtMs: number | null = null;
@@ -173,7 +173,7 @@ export class GpsService {
       this.lon = v.lon;
     }
     // A u-blox sending NAV-TIMEGPS syncs from that; RMC only when no UBX came lately.
-    if (atMs - this.lastUbxAtMs < 3000) return;
+    if (atMs - this.lastNavTimeAtMs < 3000) return;
     if (v.utcMs! % 1000 !== 0) return; // only whole seconds mark a PPS edge
     this.pair(v.utcMs!, utcToGpsMs(v.utcMs!, this.leapS), atMs);
   }
@@ -185,7 +185,7 @@ export class GpsService {
     if (!t) return;
     this.counters.navTimegps++;
     if (!t.towValid || !t.weekValid) return; // both (the reference accepts either)
-    this.lastUbxAtMs = atMs;
+    this.lastNavTimeAtMs = atMs;
     if (t.leapSValid) this.leapS = t.leapS;
     const gpsMs = Math.round(t.gpsMs);
     if (gpsMs % 1000 !== 0) return;

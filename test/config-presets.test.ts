@@ -7,14 +7,12 @@
  * frequency.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { BoardConfig, RadioParams } from '../hal/index.js';
-import { Sx1301Concentrator } from '../hal/sx1301/sx1301-concentrator.js';
-import { Sx1301Emulator } from '../hal/sx1301/sx1301-emulator.js';
 import { loadConfig } from '../src/config/index.js';
-import { memoryLogger, waitFor } from './helpers/harness.js';
+import { waitFor } from './helpers/harness.js';
+import { emulatedSx1301 } from './helpers/sx1301-emulated.js';
 
 const MHz = (f: number) => Math.round(f * 1e6);
 const range = (from: number, n: number, step: number) => [...Array(n).keys()].map((i) => MHz(from + i * step));
@@ -56,15 +54,6 @@ const REGIONS: Region[] = [
 const presetPath = (file: string) => new URL(`../../${file}`, import.meta.url).pathname;
 const chanHz = (b: BoardConfig, c: { radio: number; ifHz: number }) => b.radios[c.radio]!.freqHz + c.ifHz;
 
-function fakeFirmware() {
-  const image = (tag: string) => {
-    const out = Buffer.alloc(8192);
-    for (let i = 0; i < 8192; i += 32) createHash('sha256').update(`${tag}${i}`).digest().copy(out, i);
-    return out;
-  };
-  return { cal: image('cal'), agc: image('agc'), arb: image('arb') };
-}
-
 describe('region presets', () => {
   for (const r of REGIONS) {
     test(`${r.file}: loads without warnings, carries the region's channels, cites its sources`, () => {
@@ -85,12 +74,7 @@ describe('region presets', () => {
 
     test(`${r.file}: the SX1301 driver starts on the emulated chip, hears the first channel, transmits on RX2`, async () => {
       const board = loadConfig({ globalPath: presetPath(r.file)}).config.board;
-      const fw = fakeFirmware();
-      const chip = new Sx1301Emulator({ firmware: fw });
-      const conc = new Sx1301Concentrator({
-        board, log: memoryLogger().log, firmware: () => fw, pollIntervalMs: 5, sleep: async () => undefined,
-        open: async () => ({ spi: chip, reset: null, close: () => chip.close() }),
-      });
+      const { chip, conc } = emulatedSx1301(board);
       try {
         await conc.start();
         assert.deepEqual(chip.violations, []);

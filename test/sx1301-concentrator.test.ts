@@ -5,38 +5,19 @@
  * buffer, counters and PPS; then the Concentrator contract suite.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { BoardConfig, TxPacket } from '../hal/index.js';
 import { loraTimestampCorrectionUs } from '../hal/sx1301/receive.js';
 import { TX_START_DELAY_US } from '../hal/sx1301/send.js';
-import { Sx1301Concentrator } from '../hal/sx1301/sx1301-concentrator.js';
 import { Sx1301Emulator, type Sx1301AirPacket, type Sx1301EmulatorOptions } from '../hal/sx1301/sx1301-emulator.js';
 import { runConcentratorContract, type ContractSubject } from './contract/concentrator-contract.js';
-import { memoryLogger, testConfig, waitFor } from './helpers/harness.js';
+import { testConfig, waitFor } from './helpers/harness.js';
+import { emulatedSx1301 } from './helpers/sx1301-emulated.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Three distinct 8192-byte images standing in for cal/agc/arb (the emulator is told which is which). */
-function fakeFirmware() {
-  const image = (tag: string) => {
-    const out = Buffer.alloc(8192);
-    for (let i = 0; i < 8192; i += 32) createHash('sha256').update(`${tag}${i}`).digest().copy(out, i);
-    return out;
-  };
-  return { cal: image('cal'), agc: image('agc'), arb: image('arb') };
-}
-
 function rig(opts: Sx1301EmulatorOptions & { swapImages?: boolean } = {}, board: BoardConfig = testConfig().board) {
-  const fw = fakeFirmware();
-  const chip = new Sx1301Emulator({ firmware: fw, ...opts });
-  const { log, lines } = memoryLogger();
-  const loaded = opts.swapImages ? { cal: fw.cal, agc: fw.arb, arb: fw.agc } : fw;
-  const conc = new Sx1301Concentrator({
-    board, log, firmware: () => loaded, pollIntervalMs: 5, sleep: async () => undefined,
-    open: async () => ({ spi: chip, reset: null, close: () => chip.close() }),
-  });
-  return { chip, conc, board, lines };
+  return { ...emulatedSx1301(board, opts), board };
 }
 
 /** 868.1 MHz in the shipped EU868 plan: radio 1 (868.5 MHz), IF −400 kHz, IF chain 0. */
@@ -326,16 +307,8 @@ runConcentratorContract('Sx1301Concentrator (emulated SX1301)', async (): Promis
 });
 
 describe('SX1301 faults on the emulated chip: detected, counted, re-initialised within 5 s', () => {
-  const fast = async (opts: Sx1301EmulatorOptions = {}) => {
-    const fw = fakeFirmware();
-    const chip = new Sx1301Emulator({ firmware: fw, ...opts });
-    const { log, lines } = memoryLogger();
-    const conc = new Sx1301Concentrator({
-      board: testConfig().board, log, firmware: () => fw, pollIntervalMs: 5, sleep: async () => undefined, healthIntervalMs: 100, txStuckMs: 500,
-      open: async () => ({ spi: chip, reset: null, close: async () => undefined }),
-    });
-    return { chip, conc, lines };
-  };
+  // The chip stays the same across re-initialisations: closing the link leaves it as it is.
+  const fast = async (opts: Sx1301EmulatorOptions = {}) => emulatedSx1301(testConfig().board, { ...opts, keepChip: true }, { healthIntervalMs: 100, txStuckMs: 500 });
 
   test('a chip that stops answering: fault, retries with back-off while it is gone, running again once it answers', async () => {
     const { chip, conc, lines } = await fast();
