@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import type { BoardConfig, TxPacket } from '../hal/index.js';
 import { loraTimestampCorrectionUs } from '../hal/sx1301/receive.js';
 import { TX_START_DELAY_US } from '../hal/sx1301/send.js';
-import { Sx1301Emulator, type Sx1301AirPacket, type Sx1301EmulatorOptions } from '../hal/sx1301/sx1301-emulator.js';
+import type { Sx1301AirPacket, Sx1301EmulatorOptions } from '../hal/sx1301/sx1301-emulator.js';
 import { runConcentratorContract, type ContractSubject } from './contract/concentrator-contract.js';
 import { testConfig, waitFor } from './helpers/harness.js';
 import { emulatedSx1301 } from './helpers/sx1301-emulated.js';
