@@ -15,7 +15,8 @@ import type { CounterSet } from './stats.js';
 import type { TxAckError } from './protocol/index.js';
 import { ForwarderStats, type StatsReport } from './stats.js';
 import { TxScheduler } from './tx-scheduler.js';
-import { ServerUplink, Upstream } from './upstream.js';
+import { ServerUplink } from './server-uplink.js';
+import { Upstream } from './upstream.js';
 
 /** Options of {@link Forwarder}. */
 export interface ForwarderOptions {
