@@ -70,82 +70,15 @@
  * which latches only while GPS_EN is 1) while it is 1; 0 before any edge.
  */
 import { createHash } from 'node:crypto';
-import { frameAirtimeUs } from '../lora/time-on-air.js';
 import { SpiError, transferViaSync, type SpiTransport } from '../sx127x/spi-transport.js';
-import type { RadioParams } from '../types.js';
 import { FIRMWARE_IMAGES } from './firmware.js';
 import { SX1301_REGISTER_ROWS } from './register-table.js';
-import { decodeTxBuffer, txFrequencyHz, type DecodedTxBuffer } from './tx-metadata.js';
+import { EmulatedRxFifo } from './emulated-rx-fifo.js';
+import { EmulatedTx } from './emulated-tx.js';
+import { DATA_PORTS, type Sx1301AirPacket, type Sx1301Emission, type Sx1301EmulatorOptions, type Sx1301Transaction } from './sx1301-emulator-types.js';
 
-/** One SPI transaction as the emulated chip saw it. */
-export interface Sx1301Transaction {
-  write: boolean;
-  addr: number;
-  /** Page in PAGE_REG when the transaction started. */
-  page: number;
-  data: Buffer;
-}
+export * from './sx1301-emulator-types.js';
 
-/** Options of {@link Sx1301Emulator}. */
-export interface Sx1301EmulatorOptions {
-  /** The images the MCUs recognise (default: the known images, by SHA-256). */
-  firmware?: { cal: Uint8Array; agc: Uint8Array; arb: Uint8Array };
-  /** Counter value at construction (default 0). */
-  counterStartUs?: number;
-  /** Radio chips A and B (default SX1257), for the TX frequency. */
-  radioTypes?: ['SX1257' | 'SX1255', 'SX1257' | 'SX1255'];
-  /** Calibration status bits (1-6) the calibration leaves clear. */
-  calibrationFailures?: number;
-  /** The SX125x PLLs never lock. */
-  pllNeverLocks?: boolean;
-  /** VERSION reads this instead of 103. */
-  version?: number;
-}
-
-/** A packet on the air for {@link Sx1301Emulator.injectPacket}. */
-export interface Sx1301AirPacket {
-  /** 0-7 multi-SF, 8 LoRa standard channel, 9 FSK. */
-  ifChain: number;
-  payload: Uint8Array;
-  /** LoRa SF (ignored for FSK). */
-  sf?: number;
-  /** Coding rate code 1-4 (4/5..4/8; ignored for FSK). */
-  cr?: number;
-  crc: 'ok' | 'bad' | 'none';
-  snrDb?: number;
-  snrMinDb?: number;
-  snrMaxDb?: number;
-  /** RSSI byte the chip reports (before the driver's offsets). */
-  rssiRaw?: number;
-  /** Counter value the chip latches (default: the counter now). The packet is in the FIFO from then. */
-  rawTimestamp?: number;
-  crc16?: number;
-}
-
-/** A frame the emulated chip put on the air. */
-export interface Sx1301Emission {
-  trigger: 'immediate' | 'timestamped' | 'pps';
-  /** Counter value when the RF frame started. */
-  startUs: number;
-  airtimeUs: number;
-  freqHz: number;
-  rfChain: 0 | 1;
-  lutIndex: number;
-  radio: RadioParams;
-  fdevHz?: number;
-  invertIq: boolean;
-  noCrc: boolean;
-  noHeader: boolean;
-  preamble: number;
-  payload: Buffer;
-  /** TX_START_DELAY when triggered, µs. */
-  startDelayUs: number;
-  /** The TX buffer bytes that were decoded (metadata and payload). */
-  buffer: Buffer;
-}
-
-/** Addresses whose bursts stream through one port instead of incrementing. */
-export const DATA_PORTS: ReadonlySet<number> = new Set([4, 6, 8, 10]);
 const PAGED_FIRST = 33;
 const PAGED_LAST = 124;
 const PROM_BYTES = 8192;
@@ -162,8 +95,6 @@ const P2 = {
   bridge: [{ data: 33, readback: 34, addr: 35, cs: 37 }, { data: 38, readback: 39, addr: 40, cs: 42 }],
   radioCtrl: 43, arbRamData: 64, agcRamData: 65, timestamp: 70, arbRamAddr: 80, agcRamAddr: 81, gps: 89,
 } as const;
-const RX_RING = 4096;
-const FIFO_DEPTH = 16;
 const TX_BUF = 512;
 const AGC_WAIT = 16;
 const AGC_END_LUT = 17;
@@ -196,26 +127,6 @@ function resetImage(): { bytes: Uint8Array[]; readOnlyByte: boolean[][] } {
 type Firmware = 'cal' | 'agc' | 'arb' | 'unknown';
 const VERSION_OF: Record<Firmware, number> = { cal: 2, agc: 4, arb: 1, unknown: 0 };
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const s32 = (v: number) => v | 0;
-
-interface QueuedPacket {
-  addr: number;
-  size: number;
-  status: number;
-}
-
-interface PendingTx {
-  trigger: Sx1301Emission['trigger'];
-  frame: DecodedTxBuffer;
-  buffer: Buffer;
-  startDelayUs: number;
-  airtimeUs: number;
-  freqHz: number;
-  /** Counter value of the RF start; null while waiting for a PPS edge. */
-  startUs: number | null;
-  timer: NodeJS.Timeout | null;
-  emitted: boolean;
-}
 
 /** Register-level SX1301 with its MCUs, radios, RX FIFO, TX and counter. */
 export class Sx1301Emulator implements SpiTransport {
@@ -235,10 +146,10 @@ export class Sx1301Emulator implements SpiTransport {
   readonly calibrations: number[] = [];
   /** What the AGC firmware took in the handshake. */
   readonly agc = { lut: [] as number[], freqMsbs: null as number | null, chanSelect: null as number | null, radioSelect: null as number | null };
-  /** Packets queued, refused (with why) and dropped for a full FIFO. */
-  readonly rx = { queued: 0, refused: [] as string[], dropped: 0 };
-  /** Frames put on the air, in order. */
-  readonly emissions: Sx1301Emission[] = [];
+  /** Packets refused by the demodulators (with why); queued and dropped ones are counted by the FIFO. */
+  private readonly refused: string[] = [];
+  private readonly fifo = new EmulatedRxFifo(() => this.counterUs());
+  private readonly transmitter = new EmulatedTx(() => this.counterUs());
   /** TX buffer (TX_DATA_BUF_DATA writes from TX_DATA_BUF_ADDR). */
   readonly txBuffer = new Uint8Array(TX_BUF);
   private bytes: Uint8Array[];
@@ -249,20 +160,12 @@ export class Sx1301Emulator implements SpiTransport {
   private promLatch: number | null = null;
   private agcStep: 'off' | 'ready' | 'lut' | 'freq' | 'chan' | 'radio' | 'started' = 'off';
   private agcWaiting = false;
-  private readonly rxRing = new Uint8Array(RX_RING);
-  private rxWrite = 0;
-  private rxPtr = 0;
-  private readonly fifo: QueuedPacket[] = [];
-  /** Injected packets whose raw timestamp is still ahead of the counter. */
-  private airborne: { p: Sx1301AirPacket; raw: number }[] = [];
   private txPtr = 0;
-  private tx: PendingTx | null = null;
   private latched = 0;
   private ppsLatch = 0;
   private t0Ms = performance.now();
   /** Fault injection: the chip stops answering (every read gives 0), or its TX never completes. */
   readonly faults = { dead: false, stuckTx: false };
-  private readonly emissionListeners: ((e: Sx1301Emission) => void)[] = [];
 
   constructor(private readonly o: Sx1301EmulatorOptions = {}) {
     const img = resetImage();
@@ -300,17 +203,26 @@ export class Sx1301Emulator implements SpiTransport {
     return this.bytes[this.bank(addr, page)]![addr]!;
   }
 
+  /** Packets queued, refused (with why) and dropped for a full FIFO. */
+  get rx(): { queued: number; refused: string[]; dropped: number } {
+    return { queued: this.fifo.queued, refused: this.refused, dropped: this.fifo.dropped };
+  }
+
+  /** Frames put on the air, in order. */
+  get emissions(): Sx1301Emission[] {
+    return this.transmitter.emissions;
+  }
+
   /** Called with each emission when its RF frame starts. */
   onEmission(listener: (e: Sx1301Emission) => void): void {
-    this.emissionListeners.push(listener);
+    this.transmitter.onEmission(listener);
   }
 
   /** A PPS edge: latches the counter while GPS_EN is 1 and starts a TX waiting for it. */
   ppsEdge(): void {
     const now = this.counterUs();
     if ((this.bytes[3]![P2.gps]! & 1) === 1) this.ppsLatch = now;
-    const tx = this.tx;
-    if (tx && tx.trigger === 'pps' && tx.startUs === null) this.schedule(tx, (now + tx.startDelayUs) >>> 0);
+    this.transmitter.ppsEdge(now);
   }
 
   /**
@@ -321,11 +233,12 @@ export class Sx1301Emulator implements SpiTransport {
   injectPacket(p: Sx1301AirPacket): { ok: true } | { ok: false; reason: string } {
     const why = this.refusal(p);
     if (why) {
-      this.rx.refused.push(why);
+      this.refused.push(why);
       return { ok: false, reason: why };
     }
-    this.airborne.push({ p, raw: (p.rawTimestamp ?? this.counterUs()) >>> 0 });
-    this.land();
+    // The SF the modem reports: the LoRa standard channel demodulates its configured one.
+    const sf = p.ifChain < 9 ? (p.ifChain === 8 ? (p.sf ?? this.bytes[2]![P1.mbwssfSf]! & 0x0f) : (p.sf ?? 7)) : 0;
+    this.fifo.inject(p, (p.rawTimestamp ?? this.counterUs()) >>> 0, sf);
     return { ok: true };
   }
 
@@ -359,7 +272,7 @@ export class Sx1301Emulator implements SpiTransport {
 
   close(): Promise<void> {
     this.closed = true;
-    this.cancelTx();
+    this.transmitter.cancel();
     return Promise.resolve();
   }
 
@@ -371,16 +284,16 @@ export class Sx1301Emulator implements SpiTransport {
 
   private readByte(a: number): number {
     if (a === MCU_PROM_DATA) return this.readProm();
-    if (a === A.rxData) return this.readRxData();
+    if (a === A.rxData) return this.fifo.readData();
     if (DATA_PORTS.has(a)) return 0;
-    if (a >= A.fifoStored && a <= A.fifoStored + 4) return this.fifoRegister(a);
+    if (a >= A.fifoStored && a <= A.fifoStored + 4) return this.fifo.register(a - A.fifoStored);
     const page = this.page;
     if (a >= PAGED_FIRST && a <= PAGED_LAST) {
       if (page === 3) {
         this.violations.push(`address ${a} read on page 3, which has no registers`);
         return 0;
       }
-      if (page === 1 && a === P1.txStatus) return this.txStatusByte();
+      if (page === 1 && a === P1.txStatus) return this.faults.stuckTx ? 0xb0 : this.transmitter.statusByte();
       if (page === 2) {
         if (a === P2.arbRamData) return this.mcuRam[0][this.bytes[3]![P2.arbRamAddr]!]!;
         if (a === P2.agcRamData) return this.mcuRam[1][this.bytes[3]![P2.agcRamAddr]!]!;
@@ -414,7 +327,7 @@ export class Sx1301Emulator implements SpiTransport {
       return;
     }
     if (a === A.fifoStored) {
-      this.pop();
+      this.fifo.pop();
       return;
     }
     const page = this.page;
@@ -429,7 +342,7 @@ export class Sx1301Emulator implements SpiTransport {
     }
     const before = this.bytes[bank]![a]!;
     this.bytes[bank]![a] = v;
-    if (a === A.rxBufAddr || a === A.rxBufAddr + 1) this.rxPtr = (this.bytes[0]![A.rxBufAddr]! | (this.bytes[0]![A.rxBufAddr + 1]! << 8)) % RX_RING;
+    if (a === A.rxBufAddr || a === A.rxBufAddr + 1) this.fifo.setPointer(this.bytes[0]![A.rxBufAddr]! | (this.bytes[0]![A.rxBufAddr + 1]! << 8));
     if (a === A.txBufAddr) this.txPtr = v;
     if (a === A.emergency && (v & 1) === 0 && page === 3) this.calibrate();
     if (page === 0 && a === P0.mcuCtrl) this.onMcuControl(before, v);
@@ -447,11 +360,8 @@ export class Sx1301Emulator implements SpiTransport {
     this.mcuRam[1].fill(0);
     this.agcStep = 'off';
     this.agcWaiting = false;
-    this.fifo.length = 0;
-    this.airborne = [];
-    this.rxWrite = 0;
-    this.rxPtr = 0;
-    this.cancelTx();
+    this.fifo.clear();
+    this.transmitter.cancel();
   }
 
   // ---- MCUs, calibration, AGC ----
@@ -578,6 +488,18 @@ export class Sx1301Emulator implements SpiTransport {
     });
   }
 
+  // ---- transmit ----
+
+  private onTxTrigger(before: number, v: number): void {
+    const p1 = this.bytes[2]!;
+    const violation = this.transmitter.trigger(before, v, this.txBuffer, {
+      startDelayUs: p1[P1.txStartDelay]! | (p1[P1.txStartDelay + 1]! << 8),
+      radioTypes: this.o.radioTypes ?? ['SX1257', 'SX1257'],
+      freqMsbs: this.agc.freqMsbs ?? 0,
+    });
+    if (violation) this.violations.push(violation);
+  }
+
   // ---- receive ----
 
   private refusal(p: Sx1301AirPacket): string | null {
@@ -599,157 +521,7 @@ export class Sx1301Emulator implements SpiTransport {
     return null;
   }
 
-  /** Moves packets whose raw timestamp the counter has reached into the FIFO. */
-  private land(): void {
-    if (this.airborne.length === 0) return;
-    const now = this.counterUs();
-    const stay: typeof this.airborne = [];
-    for (const a of this.airborne) {
-      if (s32(now - a.raw) < 0) stay.push(a);
-      else this.enqueue(a.p, a.raw);
-    }
-    this.airborne = stay;
-  }
-
-  private enqueue(p: Sx1301AirPacket, raw: number): void {
-    if (this.fifo.length >= FIFO_DEPTH) {
-      this.rx.dropped++;
-      return;
-    }
-    const size = p.payload.length;
-    const meta = Buffer.alloc(16);
-    const lora = p.ifChain < 9;
-    const sf = lora ? (p.ifChain === 8 ? p.sf ?? this.bytes[2]![P1.mbwssfSf]! & 0x0f : p.sf ?? 7) : 0;
-    meta[0] = p.ifChain;
-    meta[1] = lora ? (sf << 4) | ((p.cr ?? 1) << 1) : 0;
-    const q = (db: number | undefined) => Math.round((db ?? 0) * 4) & 0xff;
-    meta[2] = q(p.snrDb);
-    meta[3] = q(p.snrMinDb ?? p.snrDb);
-    meta[4] = q(p.snrMaxDb ?? p.snrDb);
-    meta[5] = (p.rssiRaw ?? 0) & 0xff;
-    meta.writeUInt32LE(raw >>> 0, 6);
-    meta.writeUInt16LE((p.crc16 ?? 0) & 0xffff, 10);
-    const addr = this.rxWrite;
-    const bytes = Buffer.concat([Buffer.from(p.payload), meta]);
-    for (let i = 0; i < bytes.length; i++) this.rxRing[(addr + i) % RX_RING] = bytes[i]!;
-    this.rxWrite = (addr + bytes.length) % RX_RING;
-    if (this.fifo.length === 0) this.rxPtr = addr;
-    this.fifo.push({ addr, size, status: p.crc === 'ok' ? 0x05 : p.crc === 'bad' ? 0x07 : 0x01 });
-    this.rx.queued++;
-  }
-
-  private fifoRegister(a: number): number {
-    this.land();
-    const head = this.fifo[0];
-    switch (a - A.fifoStored) {
-      case 0: return this.fifo.length;
-      case 1: return head ? head.addr & 0xff : 0;
-      case 2: return head ? head.addr >> 8 : 0;
-      case 3: return head ? head.status : 0;
-      default: return head ? head.size : 0;
-    }
-  }
-
-  private readRxData(): number {
-    const v = this.rxRing[this.rxPtr]!;
-    this.rxPtr = (this.rxPtr + 1) % RX_RING;
-    return v;
-  }
-
-  private pop(): void {
-    this.fifo.shift();
-    if (this.fifo[0]) this.rxPtr = this.fifo[0].addr;
-  }
-
   // ---- transmit ----
 
-  private txStatusByte(): number {
-    if (this.faults.stuckTx) return 0xb0;
-    const tx = this.tx;
-    if (!tx) return 0x80;
-    const now = this.counterUs();
-    if (tx.startUs === null || s32(now - tx.startUs) < 0) return 0x90;
-    this.emit(tx); // the frame has started even if its timer has not run yet
-    if (s32(now - tx.startUs) < tx.airtimeUs) return 0xb0;
-    this.finishTx(tx);
-    return 0x80;
-  }
 
-  private onTxTrigger(before: number, v: number): void {
-    if (v === 0) {
-      this.cancelTx();
-      return;
-    }
-    const rising = v & ~before & 0x07;
-    if (rising === 0) return;
-    const trigger = rising & 0x01 ? 'immediate' : rising & 0x02 ? 'timestamped' : 'pps';
-    const frame = decodeTxBuffer(this.txBuffer);
-    if (typeof frame === 'string') {
-      this.violations.push(`TX trigger with a buffer the chip cannot send: ${frame}`);
-      return;
-    }
-    const size = frame.radio.modulation === 'FSK' ? 17 + frame.payload.length : 16 + frame.payload.length;
-    const air = frameAirtimeUs({ radio: frame.radio, payload: frame.payload, preambleSymbols: frame.preamble, noCrc: frame.noCrc, noHeader: frame.noHeader });
-    if (!air.ok) {
-      this.violations.push(`TX trigger with a frame that has no time on air: ${air.reason}`);
-      return;
-    }
-    const p1 = this.bytes[2]!;
-    const startDelayUs = p1[P1.txStartDelay]! | (p1[P1.txStartDelay + 1]! << 8);
-    const types = this.o.radioTypes ?? ['SX1257', 'SX1257'];
-    this.cancelTx();
-    const tx: PendingTx = {
-      trigger, frame, buffer: Buffer.from(this.txBuffer.subarray(0, size)), startDelayUs, airtimeUs: air.us,
-      freqHz: txFrequencyHz(types[frame.rfChain], frame.pll, this.agc.freqMsbs ?? 0), startUs: null, timer: null, emitted: false,
-    };
-    this.tx = tx;
-    if (trigger === 'immediate') this.schedule(tx, (this.counterUs() + startDelayUs) >>> 0);
-    else if (trigger === 'timestamped') this.schedule(tx, (frame.triggerCount + startDelayUs) >>> 0);
-  }
-
-  /** Fixes the RF start and records the emission when the counter gets there. */
-  private schedule(tx: PendingTx, startUs: number): void {
-    tx.startUs = startUs;
-    const fire = () => {
-      if (this.tx !== tx) return;
-      const ahead = s32(startUs - this.counterUs());
-      // Timers may fire early by up to a millisecond; the chip never does.
-      if (ahead > 0) {
-        tx.timer = setTimeout(fire, Math.max(0, Math.ceil(ahead / 1000)));
-        tx.timer.unref();
-        return;
-      }
-      this.emit(tx);
-      tx.timer = setTimeout(() => this.finishTx(tx), Math.ceil(tx.airtimeUs / 1000) + 1);
-      tx.timer.unref();
-    };
-    const ahead = s32(startUs - this.counterUs());
-    // A trigger count already passed waits for the counter to wrap, as the chip does (the timer re-arms).
-    tx.timer = setTimeout(fire, Math.max(0, Math.min(2 ** 31 - 1, Math.ceil((ahead < 0 ? ahead + 2 ** 32 : ahead) / 1000))));
-    tx.timer.unref();
-  }
-
-  private emit(tx: PendingTx): void {
-    if (tx.emitted || tx.startUs === null) return;
-    tx.emitted = true;
-    const f = tx.frame;
-    const e: Sx1301Emission = {
-      trigger: tx.trigger, startUs: tx.startUs, airtimeUs: tx.airtimeUs, freqHz: tx.freqHz, rfChain: f.rfChain, lutIndex: f.lutIndex,
-      radio: f.radio, invertIq: f.invertIq, noCrc: f.noCrc, noHeader: f.noHeader, preamble: f.preamble, payload: f.payload,
-      startDelayUs: tx.startDelayUs, buffer: tx.buffer, ...(f.fdevHz !== undefined ? { fdevHz: f.fdevHz } : {}),
-    };
-    this.emissions.push(e);
-    for (const l of this.emissionListeners) l(e);
-  }
-
-  private finishTx(tx: PendingTx): void {
-    this.emit(tx); // a status read past the start sees it even if the timer has not run yet
-    if (tx.timer) clearTimeout(tx.timer);
-    if (this.tx === tx) this.tx = null;
-  }
-
-  private cancelTx(): void {
-    if (this.tx?.timer) clearTimeout(this.tx.timer);
-    this.tx = null;
-  }
 }
