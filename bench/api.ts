@@ -5,30 +5,18 @@
  * page does (status, the whole packet log and the per-minute counts every
  * 2 s) plus a Prometheus scrape of /metrics every 5 s.
  */
-import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
-import { snapshot, startForwarder } from './forwarder-process.js';
-import { AirLoad, freePort, median, procCpuSeconds, procPeakRssMiB } from './util.js';
+import { snapshot, startSimPath } from './forwarder-process.js';
+import { freePort, median, procCpuSeconds, procPeakRssMiB } from './util.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Row { rate: number; sent: number; received: number; p99: number | null; cpuPer1000: number }
 
 async function oneRun(apiOn: boolean, rates: number[], phaseMs: number, tag: string): Promise<{ rows: Row[]; rssMiB: number; requests: number }> {
-  const ns = new NetworkServerStandIn();
-  const nsPort = await ns.start();
-  const airPort = await freePort();
   const apiPort = await freePort();
-  const { child, reports } = await startForwarder(nsPort, airPort, (c) => {
+  const { ns, child, reports, air, seen } = await startSimPath((c) => {
     c.api_conf = { enable: apiOn, port: apiPort };
   });
-  const seen = new Set<string>();
-  ns.on('push', (e: PushEvent) => {
-    for (const r of e.rxpk) seen.add(r.data);
-  });
-  const air = new AirLoad(airPort);
-  await air.start();
-  for (let i = 0; i < 500 && ns.counts.pull === 0; i++) await sleep(10);
-  await air.waitListening();
   let requests = 0;
   let polling = apiOn;
   const base = `http://127.0.0.1:${apiPort}`;

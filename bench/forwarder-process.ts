@@ -8,6 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
+import { AirLoad, freePort } from './util.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const CLI = fileURLToPath(new URL('dist/src/cli.js', ROOT));
@@ -64,4 +66,27 @@ export async function snapshot(child: ChildProcess, reports: Report[]): Promise<
   for (let i = 0; i < 200 && reports.length === n; i++) await sleep(10);
   if (reports.length === n) throw new Error('no stats report from the forwarder');
   return reports[reports.length - 1]!;
+}
+
+/**
+ * The sim path ready for load: a server stand-in collecting the payloads it
+ * receives, the forwarder CLI (`edit` adjusts its config), and an AirLoad on
+ * its virtual air once the forwarder has sent its first PULL_DATA.
+ */
+export async function startSimPath(edit: (conf: Conf) => void = () => undefined): Promise<{
+  ns: NetworkServerStandIn; child: ChildProcess; reports: Report[]; air: AirLoad; seen: Set<string>;
+}> {
+  const ns = new NetworkServerStandIn();
+  const nsPort = await ns.start();
+  const airPort = await freePort();
+  const { child, reports } = await startForwarder(nsPort, airPort, edit);
+  const seen = new Set<string>();
+  ns.on('push', (e: PushEvent) => {
+    for (const r of e.rxpk) seen.add(r.data);
+  });
+  const air = new AirLoad(airPort);
+  await air.start();
+  for (let i = 0; i < 500 && ns.counts.pull === 0; i++) await sleep(10);
+  await air.waitListening();
+  return { ns, child, reports, air, seen };
 }

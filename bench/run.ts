@@ -13,13 +13,13 @@
 import { cpus } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
-import { snapshot, startForwarder } from './forwarder-process.js';
+import type { PushEvent } from '../src/demo/network-server.js';
+import { snapshot, startSimPath } from './forwarder-process.js';
 import { runApiBench } from './api.js';
 import { runFuzz } from './fuzz.js';
 import { runSx1301Bench } from './sx1301.js';
 import { runSx127xBench } from './sx127x.js';
-import { AirLoad, freePort, median, pct, procCpuSeconds, procPeakRssMiB, spinGapsUs } from './util.js';
+import { median, pct, procCpuSeconds, procPeakRssMiB, spinGapsUs } from './util.js';
 
 const argv = await yargs(hideBin(process.argv))
   .option('runs', { type: 'number', default: 3 })
@@ -50,18 +50,7 @@ interface RunResult {
 }
 
 async function oneRun(run: number): Promise<RunResult> {
-  const ns = new NetworkServerStandIn();
-  const nsPort = await ns.start();
-  const airPort = await freePort();
-  const { child, reports } = await startForwarder(nsPort, airPort);
-  const seen = new Set<string>();
-  ns.on('push', (e: PushEvent) => {
-    for (const r of e.rxpk) seen.add(r.data);
-  });
-  const air = new AirLoad(airPort);
-  await air.start();
-  for (let i = 0; i < 500 && ns.counts.pull === 0; i++) await sleep(10);
-  await air.waitListening();
+  const { ns, child, reports, air, seen } = await startSimPath();
 
   const ladder: RunResult['ladder'] = [];
   for (const rate of rates) {

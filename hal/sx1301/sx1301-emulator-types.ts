@@ -1,5 +1,5 @@
 /** Shapes of the SX1301 emulator's interface (sx1301-emulator.ts). */
-import type { RadioParams } from '../types.js';
+import type { DecodedTxBuffer } from './tx-metadata.js';
 
 /** One SPI transaction as the emulated chip saw it. */
 export interface Sx1301Transaction {
@@ -46,22 +46,13 @@ export interface Sx1301AirPacket {
   crc16?: number;
 }
 
-/** A frame the emulated chip put on the air. */
-export interface Sx1301Emission {
+/** A frame the emulated chip put on the air: its decoded TX buffer (tx-metadata.ts) and when and where it went. */
+export interface Sx1301Emission extends Omit<DecodedTxBuffer, 'pll' | 'triggerCount'> {
   trigger: 'immediate' | 'timestamped' | 'pps';
   /** Counter value when the RF frame started. */
   startUs: number;
   airtimeUs: number;
   freqHz: number;
-  rfChain: 0 | 1;
-  lutIndex: number;
-  radio: RadioParams;
-  fdevHz?: number;
-  invertIq: boolean;
-  noCrc: boolean;
-  noHeader: boolean;
-  preamble: number;
-  payload: Buffer;
   /** TX_START_DELAY when triggered, µs. */
   startDelayUs: number;
   /** The TX buffer bytes that were decoded (metadata and payload). */
