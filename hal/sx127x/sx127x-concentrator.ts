@@ -84,8 +84,9 @@ export class Sx127xConcentrator extends Sx127xRadioCore implements Concentrator 
       if (leftMs > 0) await sleepMs(Math.min(leftMs, 5000));
     }
     this.state = 'off';
-    for (const t of [this.pollTimer, this.healthTimer, this.reinitTimer]) if (t) clearInterval(t);
-    this.pollTimer = this.healthTimer = this.reinitTimer = null;
+    for (const t of [this.pollTimer, this.healthTimer]) if (t) clearInterval(t);
+    this.pollTimer = this.healthTimer = null;
+    this.reinit.cancel();
     if (this.job?.timer) clearTimeout(this.job.timer);
     this.releaseJob();
     try {

@@ -4,6 +4,7 @@
  * the tmst stamp, the health check, faults and re-initialisation. The
  * transmit half and the public Concentrator API are in sx127x-concentrator.ts.
  */
+import { Reinitializer } from '../reinit.js';
 import type { Logger } from 'pino';
 import { timeOnAirUs } from '../lora/time-on-air.js';
 import { waitUntil } from '../precise-wait.js';
@@ -48,8 +49,17 @@ export abstract class Sx127xRadioCore {
   protected readonly callbacks: (() => void)[] = [];
   protected pollTimer: NodeJS.Timeout | null = null;
   protected healthTimer: NodeJS.Timeout | null = null;
-  protected reinitTimer: NodeJS.Timeout | null = null;
-  protected reinitDelayMs: number = T.reinitMinMs;
+  protected readonly reinit = new Reinitializer({
+    minMs: T.reinitMinMs,
+    maxMs: T.reinitMaxMs,
+    attempt: () => this.initRadio(),
+    wanted: () => this.state === 'down',
+    onSuccess: () => {
+      this.counters.reinits++;
+      this.log.info({ after: this.lastFault }, 'SX127x radio re-initialised and listening');
+    },
+    onFailure: (err, retryInMs) => this.log.error({ err: err.message, retryInMs }, 'SX127x re-initialisation failed'),
+  });
   protected lastPollMono: number | null = null;
   protected lastFault: string | null = null;
   protected rxBackMono = 0;
@@ -296,28 +306,8 @@ export abstract class Sx127xRadioCore {
     this.lastFault = reason;
     this.state = 'down';
     this.abortJob('radio fault');
-    this.log.error({ reason, retryInMs: this.reinitDelayMs }, 'SX127x radio fault: re-initialising');
-    this.scheduleReinit();
-  }
-
-  protected scheduleReinit(): void {
-    this.reinitTimer = setTimeout(() => void this.reinit(), this.reinitDelayMs);
-  }
-
-  protected async reinit(): Promise<void> {
-    this.reinitTimer = null;
-    if (this.state !== 'down') return;
-    try {
-      await this.initRadio();
-      this.counters.reinits++;
-      this.reinitDelayMs = T.reinitMinMs;
-      this.log.info({ after: this.lastFault }, 'SX127x radio re-initialised and listening');
-    } catch (err) {
-      if (this.state !== 'down') return;
-      this.reinitDelayMs = Math.min(T.reinitMaxMs, this.reinitDelayMs * 2);
-      this.log.error({ err: (err as Error).message, retryInMs: this.reinitDelayMs }, 'SX127x re-initialisation failed');
-      this.scheduleReinit();
-    }
+    this.log.error({ reason, retryInMs: this.reinit.delayMs }, 'SX127x radio fault: re-initialising');
+    this.reinit.schedule();
   }
   /** Whether a downlink is held (scheduled, preparing, on air or restoring). */
   protected abstract get hasJob(): boolean;

@@ -5,6 +5,7 @@
  * counters. Register work is in registers.ts, start.ts, receive.ts, send.ts.
  */
 import type { Logger } from 'pino';
+import { Reinitializer } from '../reinit.js';
 import type { Concentrator } from '../concentrator.js';
 import type { OutputLine } from '../gpio/lines.js';
 import type { SpiTransport } from '../sx127x/spi-transport.js';
@@ -50,8 +51,17 @@ export class Sx1301Concentrator implements Concentrator {
   /** running, or recovering from a fault (re-initialising with back-off). */
   state: 'off' | 'running' | 'recovering' = 'off';
   private healthTimer: NodeJS.Timeout | null = null;
-  private reinitTimer: NodeJS.Timeout | null = null;
-  private reinitDelayMs = 100;
+  private readonly reinit = new Reinitializer({
+    minMs: 100,
+    maxMs: 10_000,
+    attempt: () => this.startChip(),
+    wanted: () => this.state === 'recovering',
+    onSuccess: () => {
+      this.counters.reinits++;
+      this.o.log.warn({ reinits: this.counters.reinits }, 'SX1301 re-initialised after a fault');
+    },
+    onFailure: (err, retryInMs) => this.o.log.error({ err: err.message, retryInMs }, 'SX1301 re-initialisation failed'),
+  });
   /** When the transmitter was first seen emitting, and the frame's longest possible air time. */
   private emittingSince: number | null = null;
   private hw: Sx1301Hardware | null = null;
@@ -144,7 +154,7 @@ export class Sx1301Concentrator implements Concentrator {
   private fault(why: string): void {
     this.counters.faults++;
     this.state = 'recovering';
-    this.o.log.error({ reason: why, retryInMs: this.reinitDelayMs }, 'SX1301 fault: re-initialising');
+    this.o.log.error({ reason: why, retryInMs: this.reinit.delayMs }, 'SX1301 fault: re-initialising');
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.healthTimer) clearInterval(this.healthTimer);
@@ -155,27 +165,11 @@ export class Sx1301Concentrator implements Concentrator {
     this.sync = null;
     this.emittingSince = null;
     void hw?.close().catch(() => undefined);
-    this.reinitTimer = setTimeout(() => void this.reinit(), this.reinitDelayMs);
-  }
-
-  private async reinit(): Promise<void> {
-    this.reinitTimer = null;
-    if (this.state !== 'recovering') return;
-    try {
-      await this.startChip();
-      this.counters.reinits++;
-      this.reinitDelayMs = 100;
-      this.o.log.warn({ reinits: this.counters.reinits }, 'SX1301 re-initialised after a fault');
-    } catch (err) {
-      this.reinitDelayMs = Math.min(10_000, this.reinitDelayMs * 2);
-      this.o.log.error({ err: (err as Error).message, retryInMs: this.reinitDelayMs }, 'SX1301 re-initialisation failed');
-      if (this.state === 'recovering') this.reinitTimer = setTimeout(() => void this.reinit(), this.reinitDelayMs);
-    }
+    this.reinit.schedule();
   }
 
   async stop(): Promise<void> {
-    if (this.reinitTimer) clearTimeout(this.reinitTimer);
-    this.reinitTimer = null;
+    this.reinit.cancel();
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = null;
     if (this.state === 'recovering') this.state = 'off';
