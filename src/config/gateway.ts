@@ -154,12 +154,6 @@ export const SIM_KEYS: KeyTable<SimConf> = {
   },
 };
 
-/** Reads `sim_conf`. */
-export function readSimConf(sec: Section): SimConf {
-  const sim = sec.table(SIM_KEYS);
-  sec.warnUnknown();
-  return sim;
-}
 
 /** `api_conf` keys. */
 export const API_KEYS: KeyTable<ApiConf> = {
@@ -174,12 +168,6 @@ export const API_KEYS: KeyTable<ApiConf> = {
   packetLogSize: { key: 'packet_log_size', rule: int(1, 100_000), default: 200, doc: 'uplinks and downlinks kept for /api/packets' },
 };
 
-/** Reads `api_conf`. */
-export function readApiConf(sec: Section): ApiConf {
-  const api = sec.table(API_KEYS);
-  sec.warnUnknown();
-  return api;
-}
 
 /** `buffer_conf` keys. */
 export const BUFFER_KEYS: KeyTable<BufferConf> = {
@@ -193,9 +181,3 @@ export const BUFFER_KEYS: KeyTable<BufferConf> = {
   probeIntervalMs: { key: 'probe_interval_ms', rule: int(100, 600_000), default: 2000, doc: 'while buffering: how often the oldest uplinks are offered again, ms' },
 };
 
-/** Reads `buffer_conf`. */
-export function readBufferConf(sec: Section): BufferConf {
-  const b = sec.table(BUFFER_KEYS);
-  sec.warnUnknown();
-  return b;
-}

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError, describeValue } from './errors.js';
 import { readSx1301Link } from './sx1301.js';
 import { readSx127xConf, sx127xBoardConfig } from './sx127x.js';
-import { readApiConf, readBufferConf, readGatewayConf, readSimConf } from './gateway.js';
+import { API_KEYS, BUFFER_KEYS, readGatewayConf, SIM_KEYS } from './gateway.js';
 import type { MacSource } from './gateway-id.js';
 import { parseJsonDocument } from './json-text.js';
 import { isJsonObject, mergeInto, OriginMap, setPath, type JsonObject } from './merge.js';
@@ -61,9 +61,9 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   if (!root.has('SX1301_conf')) root.fail('SX1301_conf', 'an object (the radios and channel plan)', undefined);
   const board = readBoardConf(root.child('SX1301_conf'));
   const sx1301 = readSx1301Link(root.child('SX1301_conf'));
-  const sim = readSimConf(root.child('sim_conf'));
-  const api = readApiConf(root.child('api_conf'));
-  const buffer = readBufferConf(root.child('buffer_conf'));
+  const sim = root.child('sim_conf').tableOnly(SIM_KEYS);
+  const api = root.child('api_conf').tableOnly(API_KEYS);
+  const buffer = root.child('buffer_conf').tableOnly(BUFFER_KEYS);
   if (gateway.radio === 'sx127x' && !root.has('SX127x_conf')) {
     root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
   }

@@ -129,6 +129,13 @@ export class Section {
     return out;
   }
 
+  /** Reads every key of a table and warns about the others (a section that is only a table). */
+  tableOnly<T>(table: KeyTable<T>): T {
+    const out = this.table(table);
+    this.warnUnknown();
+    return out;
+  }
+
   /** The nested object at `key` as a Section (empty when absent); a non-object is an error. */
   child(key: string): Section {
     const v = this.raw(key);
