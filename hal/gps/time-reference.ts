@@ -15,6 +15,7 @@
  * reference says it is coarse: the forwarder then puts `time` on uplinks but
  * never `tmms`, never converts GPS-timed downlinks, and never sends beacons.
  */
+import { counterDiffUs } from '../types.js';
 
 /** GPS epoch, 1980-01-06T00:00:00Z, in Unix ms. */
 export const GPS_EPOCH_UNIX_MS = 315_964_800_000;
@@ -62,7 +63,6 @@ export interface TimeReferenceOptions {
   xtalFilterCoef?: number;
 }
 
-const s32 = (v: number) => v | 0;
 
 /** Counter ↔ UTC/GPS. */
 export class TimeReference {
@@ -166,7 +166,7 @@ export class TimeReference {
 
   /** µs of true time between the reference edge and `countUs` (signed: up to ±35 min). */
   private sinceRefUs(countUs: number): number {
-    return s32(countUs - this.ref!.countUs) / this.xtalErr;
+    return counterDiffUs(countUs, this.ref!.countUs) / this.xtalErr;
   }
 
   /** UTC (Unix ms, fractional) of a counter value, or null without a valid reference. */

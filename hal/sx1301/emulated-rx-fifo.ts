@@ -4,11 +4,11 @@
  * 4096-byte ring, as the registers 11-15 and the RX data port present it
  * [shared/sx1301/fake-chip/README.md "RX FIFO"].
  */
+import { counterDiffUs } from '../types.js';
 import type { Sx1301AirPacket } from './sx1301-emulator-types.js';
 
 const RX_RING = 4096;
 const FIFO_DEPTH = 16;
-const s32 = (v: number) => v | 0;
 
 interface QueuedPacket {
   addr: number;
@@ -41,7 +41,7 @@ export class EmulatedRxFifo {
     const now = this.counterUs();
     const stay: typeof this.airborne = [];
     for (const a of this.airborne) {
-      if (s32(now - a.raw) < 0) stay.push(a);
+      if (counterDiffUs(now, a.raw) < 0) stay.push(a);
       else this.enqueue(a.p, a.raw, a.sf);
     }
     this.airborne = stay;

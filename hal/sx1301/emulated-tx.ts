@@ -5,11 +5,11 @@
  * time on air, TX_STATUS by the counter, each emission recorded when it
  * starts.
  */
+import { counterDiffUs } from '../types.js';
 import { frameAirtimeUs } from '../lora/time-on-air.js';
 import type { Sx1301Emission } from './sx1301-emulator-types.js';
 import { decodeTxBuffer, txFrequencyHz, type DecodedTxBuffer } from './tx-metadata.js';
 
-const s32 = (v: number) => v | 0;
 
 interface PendingTx {
   trigger: Sx1301Emission['trigger'];
@@ -48,9 +48,9 @@ export class EmulatedTx {
     const tx = this.tx;
     if (!tx) return 0x80;
     const now = this.counterUs();
-    if (tx.startUs === null || s32(now - tx.startUs) < 0) return 0x90;
+    if (tx.startUs === null || counterDiffUs(now, tx.startUs) < 0) return 0x90;
     this.emit(tx); // the frame has started even if its timer has not run yet
-    if (s32(now - tx.startUs) < tx.airtimeUs) return 0xb0;
+    if (counterDiffUs(now, tx.startUs) < tx.airtimeUs) return 0xb0;
     this.finish(tx);
     return 0x80;
   }
@@ -91,7 +91,7 @@ export class EmulatedTx {
     tx.startUs = startUs;
     const fire = () => {
       if (this.tx !== tx) return;
-      const ahead = s32(startUs - this.counterUs());
+      const ahead = counterDiffUs(startUs, this.counterUs());
       // Timers may fire early by up to a millisecond; the chip never does.
       if (ahead > 0) {
         tx.timer = setTimeout(fire, Math.max(0, Math.ceil(ahead / 1000)));
@@ -102,7 +102,7 @@ export class EmulatedTx {
       tx.timer = setTimeout(() => this.finish(tx), Math.ceil(tx.airtimeUs / 1000) + 1);
       tx.timer.unref();
     };
-    const ahead = s32(startUs - this.counterUs());
+    const ahead = counterDiffUs(startUs, this.counterUs());
     // A trigger count already passed waits for the counter to wrap, as the chip does (the timer re-arms).
     tx.timer = setTimeout(fire, Math.max(0, Math.min(2 ** 31 - 1, Math.ceil((ahead < 0 ? ahead + 2 ** 32 : ahead) / 1000))));
     tx.timer.unref();
