@@ -34,7 +34,7 @@ export async function startForwarder(
   args: string[] = [],
 ): Promise<{ child: ChildProcess; reports: Report[] }> {
   const conf = JSON.parse(readFileSync(new URL('global_conf.json', ROOT), 'utf8')) as Conf;
-  conf.gateway_conf = { ...conf.gateway_conf, server_address: '127.0.0.1', serv_port_up: nsPort, serv_port_down: nsPort, stat_interval: 3600, keepalive_interval: 5 };
+  conf.gateway_conf = { ...conf.gateway_conf, server_address: '127.0.0.1', serv_port_up: nsPort, serv_port_down: nsPort, stat_interval: 3600, keepalive_interval: 5, radio: 'sim' };
   conf.sim_conf = { air_address: '127.0.0.1', air_port: airPort };
   conf.api_conf = { enable: false }; // the API's own cost is measured apart (bench/api.ts)
   edit(conf);

@@ -15,7 +15,7 @@ import { parseConfig } from '../src/config/index.js';
 
 const [configPath, fwDir, realSleeps, pollS] = process.argv.slice(2) as [string, string, string, string];
 const golden = JSON.parse(readFileSync(configPath, 'utf8')) as { SX1301_conf: unknown };
-const doc = { SX1301_conf: golden.SX1301_conf, gateway_conf: { gateway_ID: 'AA555A0000000000' } };
+const doc = { SX1301_conf: golden.SX1301_conf, gateway_conf: { gateway_ID: 'AA555A0000000000', radio: 'sx1301' } };
 const { board } = parseConfig([{ name: 'golden', json: JSON.stringify(doc) }]).config;
 const fw = loadFirmware(fwDir);
 const spi = await openSpidevTransport({ path: '/dev/spidev0.0', speedHz: 8_000_000 });

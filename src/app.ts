@@ -8,6 +8,7 @@ import { startApiServer, type ApiServer } from './monitor/http-server.js';
 import { startSystemdNotify } from './systemd-notify.js';
 import { concentratorPps, GpsService, gpioPps, type PpsSource } from './gps.js';
 import { SerialGpsSource } from '../hal/gps/serial-source.js';
+import { SIMULATED } from './status-cli.js';
 
 /** Exit code for bad configuration (and for radios not built yet). */
 export const EXIT_CONFIG = 2;
@@ -80,6 +81,7 @@ export function checkConfig(args: AppArgs): number {
   process.stdout.write(`${JSON.stringify(loaded.merged, null, 2)}\n`);
   const g = loaded.config.gateway;
   process.stderr.write(`gateway ID ${g.gatewayId.toUpperCase()} (${g.gatewayIdFrom})\n`);
+  process.stderr.write(g.radio === 'sim' ? `warning: ${SIMULATED}\n` : `radio ${g.radio}\n`);
   process.stderr.write(`config OK (${loaded.files.join(', ')})\n`);
   return 0;
 }
@@ -94,6 +96,7 @@ export async function runForwarder(args: AppArgs): Promise<number> {
   const log = createLogger({ level, format: args.logFormat });
   for (const w of loaded.warnings) log.warn({ warning: w }, 'config warning');
   log.info({ files: loaded.files }, 'config loaded');
+  if (loaded.config.gateway.radio === 'sim') log.warn({ radio: 'sim' }, SIMULATED);
   const concentrator = makeConcentrator(loaded.config, log);
   const g = loaded.config.gateway;
   const gpsLog = log.child({ module: 'gps' });

@@ -162,9 +162,6 @@ export class Forwarder extends EventEmitter {
       { gatewayId: g.gatewayId, gatewayIdFrom: g.gatewayIdFrom, server: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, radio: g.radio },
       'forwarder started',
     );
-    if (g.gatewayId === 'aa555a0000000000') {
-      this.log.warn({ gatewayId: g.gatewayId }, 'gateway_ID is Semtech\'s example ID, shared by many gateways: set "auto" or your own EUI');
-    }
   }
 
   /** Stops the loops and the radio. Safe to call twice. */

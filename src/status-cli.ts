@@ -34,6 +34,9 @@ async function getJson<T>(url: string): Promise<T> {
 const age = (s: number | null) => (s === null ? 'never' : s < 120 ? `${s.toFixed(1)} s ago` : `${Math.round(s / 60)} min ago`);
 const pct = (v: number | null) => (v === null ? '–' : `${v} %`);
 
+/** Said wherever the radio is the simulator (status, page, log, check-config). */
+export const SIMULATED = 'SIMULATED radio (gateway_conf.radio "sim"): nothing is heard or sent on the air';
+
 /** The status as aligned text lines. */
 export function formatStatus(s: ForwarderStatus): string {
   const t = s.counters.total;
@@ -41,7 +44,7 @@ export function formatStatus(s: ForwarderStatus): string {
   const rejected = Object.entries(s.counters.rejected).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   const rows: [string, string][] = [
     ['gateway', `${s.gatewayId} (${s.gatewayIdFrom}), pktfwd ${s.version}, up ${Math.floor(s.uptimeS / 3600)} h ${Math.floor((s.uptimeS % 3600) / 60)} min`],
-    ['radio', `${s.radio.type}: ${s.radio.state}${s.radio.up ? '' : '  <-- DOWN'}`],
+    ['radio', `${s.radio.type}: ${s.radio.state}${s.radio.up ? '' : '  <-- DOWN'}${s.radio.type === 'sim' ? `  <-- ${SIMULATED}` : ''}`],
   ];
   for (const v of s.servers) {
     rows.push(['server', `${v.host} (${v.address ?? 'unresolved'}) :${v.portUp}/${v.portDown}: ${v.answering ? 'answering' : 'NOT ANSWERING'}`]);

@@ -39,7 +39,7 @@ async function cli(args: string[]): Promise<{ code: number | null; out: string }
 /** A forwarder process on the simulated radio, its status API on a free port. */
 async function forwarder(o: { port: number; logLevel?: string; keepalive?: number; gateway?: Record<string, unknown> }): Promise<Proc & { url: string; air: number; conf: string; doc: Record<string, Record<string, unknown>> }> {
   const doc = JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
-  doc.gateway_conf = { ...doc.gateway_conf, gateway_ID: '0016C001FF10A235', server_address: '127.0.0.1', serv_port_up: o.port, serv_port_down: o.port, keepalive_interval: o.keepalive ?? 1, log_level: o.logLevel ?? 'info', ...o.gateway };
+  doc.gateway_conf = { ...doc.gateway_conf, gateway_ID: '0016C001FF10A235', server_address: '127.0.0.1', serv_port_up: o.port, serv_port_down: o.port, keepalive_interval: o.keepalive ?? 1, log_level: o.logLevel ?? 'info', radio: 'sim', ...o.gateway };
   doc.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
   doc.api_conf = { port: 0 };
   const conf = join(mkdtempSync(join(tmpdir(), 'pktfwd-status-')), 'global_conf.json');
@@ -71,7 +71,7 @@ describe('pktfwd status / packets against a running forwarder', () => {
       const st = await cli(['status', '--url', f.url]);
       assert.equal(st.code, 0, st.out);
       assert.match(st.out, /^gateway\s+0016C001FF10A235 \(configured\)/m);
-      assert.match(st.out, /^radio\s+sim: running$/m);
+      assert.match(st.out, /^radio\s+sim: running  <-- SIMULATED radio \(gateway_conf\.radio "sim"\): nothing is heard or sent on the air$/m, "the status says the radio is simulated");
       assert.match(st.out, /^server\s+127\.0\.0\.1 \(127\.0\.0\.1\) :\d+\/\d+: answering$/m);
       const json = JSON.parse((await cli(['status', '--url', f.url, '--json'])).out) as { gatewayId: string };
       assert.equal(json.gatewayId, '0016C001FF10A235');

@@ -3,14 +3,19 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
 import { SHIPPED_CONF, waitFor } from './helpers/harness.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const shipped = () => JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
+/** The shipped file with the radio an owner would choose (the file itself names none). */
+const shipped = (radio = 'sim') => {
+  const d = JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
+  d.gateway_conf!.radio = radio;
+  return d;
+};
 
 function writeConf(doc: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'pktfwd-cli-'));
@@ -44,16 +49,67 @@ describe('pktfwd CLI', () => {
     for (const s of ['check-config', '--radio', '--server', '--gateway-id', '--log-format']) assert.ok(r.stdout.includes(s), s);
   });
 
-  test('check-config prints the merged config of the shipped file', () => {
-    const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF)]);
+  test('the shipped file names no radio: run and check-config exit 2 with one line naming gateway_conf.radio and the choices', () => {
+    for (const cmd of ['run', 'check-config']) {
+      const r = run([cmd, '--config', fileURLToPath(SHIPPED_CONF), '--log-format', 'json']);
+      assert.equal(r.status, 2, cmd);
+      assert.equal(r.stdout, '', cmd);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^pktfwd: \S+global_conf\.json: gateway_conf\.radio is not set: choose "sx127x" .*"sx1301" .*"sim" .*--radio$/);
+    }
+  });
+
+  test('a stock Semtech global_conf.json with a local_conf.json beside it (no radio anywhere) exits 2 naming gateway_conf.radio', () => {
+    const file = writeConf(readFileSync(new URL('../../test/fixtures/config/semtech-style-commented.json', import.meta.url), 'utf8'));
+    writeFileSync(join(dirname(file), 'local_conf.json'), JSON.stringify({ gateway_conf: { gateway_ID: 'B827EBFFFE123456', server_address: '127.0.0.1' } }));
+    const r = run(['run', '--config', file]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^pktfwd: \S+: gateway_conf\.radio is not set/);
+  });
+
+  test('an SX1302 (sx1302_hal) or Basics Station file: exit 2 and one line saying what it is', () => {
+    const sx1302 = writeConf({ SX130x_conf: { com_type: 'SPI', com_path: '/dev/spidev0.0' }, gateway_conf: { gateway_ID: '0016C001FF10A235' } });
+    let r = run(['run', '--config', sx1302]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `pktfwd: ${sx1302}: SX130x_conf: an SX1302/SX1303 concentrator configuration (Semtech sx1302_hal); this version of pktfwd drives SX1301 concentrators and SX127x radios only\n`);
+    const station = join(dirname(writeConf({})), 'station.conf');
+    writeFileSync(station, JSON.stringify({ radio_conf: { lorawan_public: true, clksrc: 0 }, station_conf: { routerid: '1' } }));
+    r = run(['check-config', '--config', station]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^pktfwd: \S+station\.conf: station_conf: a LoRa Basics Station configuration \(station\.conf\); this version of pktfwd drives SX1301 concentrators and SX127x radios only/);
+  });
+
+  test('check-config prints the merged config; a real radio gets no warning, the simulator does', () => {
+    let r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF), '--radio', 'sx1301']);
     assert.equal(r.status, 0, r.stderr);
     const merged = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
     assert.equal(merged.gateway_conf?.gateway_ID, 'auto');
+    assert.equal(merged.gateway_conf?.radio, 'sx1301');
     assert.doesNotMatch(r.stderr, /warning/);
+    assert.match(r.stderr, /^radio sx1301$/m);
+    r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF), '--radio', 'sim']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^warning: SIMULATED radio \(gateway_conf\.radio "sim"\): nothing is heard or sent on the air$/m);
+  });
+
+  test('run on the simulator says so at warn level at start', async () => {
+    const child = spawn(process.execPath, [CLI, 'run', '--config', writeConf(shipped('sim')), '--server', '127.0.0.1', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const line = await waitFor(() => out.split('\n').find((l) => l.includes('SIMULATED radio')), 10_000, 'the SIMULATED warning');
+      const entry = JSON.parse(line) as { level: number; msg: string };
+      assert.equal(entry.level, 40, 'warn');
+      assert.equal(entry.msg, 'SIMULATED radio (gateway_conf.radio "sim"): nothing is heard or sent on the air');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
   });
 
   test('check-config applies overrides', () => {
-    const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF), '--server', 'eu1.cloud.thethings.network', '--port-up', '1700']);
+    const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF), '--radio', 'sx127x', '--server', 'eu1.cloud.thethings.network', '--port-up', '1700']);
     assert.equal(r.status, 0, r.stderr);
     const merged = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
     assert.equal(merged.gateway_conf?.server_address, 'eu1.cloud.thethings.network');
@@ -84,7 +140,7 @@ describe('pktfwd CLI', () => {
   });
 
   test('--gateway-id override is validated like the key', () => {
-    const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF), '--gateway-id', '12']);
+    const r = run(['check-config', '--config', fileURLToPath(SHIPPED_CONF), '--radio', 'sim', '--gateway-id', '12']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /gateway-id/);
   });

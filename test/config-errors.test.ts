@@ -7,7 +7,12 @@ import { ConfigError, parseConfig } from '../src/config/index.js';
 const SHIPPED = fileURLToPath(new URL('../../global_conf.json', import.meta.url));
 type Obj = Record<string, unknown>;
 type Doc = Record<string, Obj>;
-const shipped = (): Doc => JSON.parse(readFileSync(SHIPPED, 'utf8')) as Doc;
+/** The shipped file with its radio chosen, as every real file has it (the shipped one names none). */
+const shipped = (): Doc => {
+  const d = JSON.parse(readFileSync(SHIPPED, 'utf8')) as Doc;
+  d.gateway_conf!.radio = 'sim';
+  return d;
+};
 
 /** Parses `json` as global_conf.json and returns the ConfigError it must raise. */
 function errorOf(json: string): ConfigError {

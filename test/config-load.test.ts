@@ -12,7 +12,12 @@ const SHIPPED = fileURLToPath(new URL('../../global_conf.json', import.meta.url)
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/config/', import.meta.url));
 
 type Doc = Record<string, Record<string, unknown>>;
-const shipped = (): Doc => JSON.parse(readFileSync(SHIPPED, 'utf8')) as Doc;
+/** The shipped file as its owner completes it: with the radio chosen (the file itself names none). */
+const shipped = (): Doc => {
+  const d = JSON.parse(readFileSync(SHIPPED, 'utf8')) as Doc;
+  d.gateway_conf!.radio = 'sim';
+  return d;
+};
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'pktfwd-config-'));
@@ -65,8 +70,13 @@ describe('gateway_ID "auto"', () => {
 });
 
 describe('shipped global_conf.json', () => {
+  test('names no radio: loading it alone is the one-line error naming gateway_conf.radio and the choices', () => {
+    throwsConfig(() => loadConfig({ globalPath: SHIPPED, macs: PI_MACS }), /^\S+global_conf\.json: gateway_conf\.radio is not set: choose "sx127x" .*"sx1301" .*"sim" .*--radio$/);
+    assert.equal(loadConfig({ globalPath: SHIPPED, macs: PI_MACS, overrides: { radio: 'sx1301' } }).config.gateway.radio, 'sx1301');
+  });
+
   test('loads without warnings and maps to the EU868 BoardConfig', () => {
-    const loaded = loadConfig({ globalPath: SHIPPED, macs: PI_MACS });
+    const loaded = loadConfig({ globalPath: SHIPPED, macs: PI_MACS, overrides: { radio: 'sim' } });
     assert.deepEqual(loaded.warnings, []);
     assert.deepEqual(loaded.files, [SHIPPED]);
     const { board, gateway, sim, sx127x } = loaded.config;
@@ -117,12 +127,12 @@ describe('shipped global_conf.json', () => {
   });
 
   test('merged JSON equals the file (no defaults added, nothing mutated)', () => {
-    assert.deepEqual(loadConfig({ globalPath: SHIPPED }).merged, shipped());
+    assert.deepEqual(loadConfig({ globalPath: SHIPPED, overrides: { radio: 'sim' } }).merged, shipped());
   });
 });
 
 describe('defaults', () => {
-  const minimal = { gateway_conf: { gateway_ID: '0102030405060708' }, SX1301_conf: {} };
+  const minimal = { gateway_conf: { gateway_ID: '0102030405060708', radio: 'sim' }, SX1301_conf: {} };
 
   test('absent gateway_conf keys take the PF4 code defaults', () => {
     const g = parseConfig([{ name: 'g.json', json: JSON.stringify(minimal) }]).config.gateway;
@@ -385,7 +395,7 @@ describe('overrides', () => {
   test('supply a gateway_ID the files lack', () => {
     const d = shipped();
     delete d.gateway_conf;
-    const loaded = parseConfig([{ name: 'global_conf.json', json: JSON.stringify(d) }], { gatewayId: 'aa555a0000000001' });
+    const loaded = parseConfig([{ name: 'global_conf.json', json: JSON.stringify(d) }], { gatewayId: 'aa555a0000000001', radio: 'sim' });
     assert.equal(loaded.config.gateway.gatewayId, 'aa555a0000000001');
     assert.equal(loaded.config.gateway.servPortUp, 1780);
   });
@@ -462,11 +472,35 @@ describe('unknown keys', () => {
   });
 });
 
+describe('configurations of other forwarders and placeholder IDs', () => {
+  const refused = (name: string, doc: unknown) => () => parseConfig([{ name, json: JSON.stringify(doc) }], { radio: 'sx1301' });
+  test('an SX1302/SX1303 (sx1302_hal) file is one line saying what it is and what this version drives', () => {
+    const doc = { SX130x_conf: { com_type: 'SPI', com_path: '/dev/spidev0.0', radio_0: {} }, gateway_conf: { gateway_ID: '0016C001FF10A235' } };
+    throwsConfig(refused('global_conf.json', doc), /^global_conf\.json: SX130x_conf: an SX1302\/SX1303 concentrator configuration \(Semtech sx1302_hal\); this version of pktfwd drives SX1301 concentrators and SX127x radios only$/);
+  });
+  test('a Basics Station station.conf, by its keys or its name, is one line too', () => {
+    throwsConfig(refused('station.conf', { radio_conf: { lorawan_public: true } }), /^station\.conf: radio_conf: a LoRa Basics Station configuration \(station\.conf\); this version of pktfwd drives SX1301 concentrators and SX127x radios only, with the Semtech UDP protocol/);
+    throwsConfig(refused('gw.json', { station_conf: { routerid: '1' }, SX1301_conf: {} }), /^gw\.json: station_conf: a LoRa Basics Station configuration/);
+    throwsConfig(refused('/etc/station.conf', { SX1301_conf: {} }), /^\/etc\/station\.conf: \(file\): a LoRa Basics Station configuration/);
+  });
+  test('well-known placeholder gateway IDs are warned about; a real one is not', () => {
+    const warned = (id: string) => parseConfig([{ name: 'g.json', json: JSON.stringify({ ...shipped(), gateway_conf: { ...shipped().gateway_conf, gateway_ID: id } }) }]).warnings;
+    for (const id of ['AA555A0000000000', '0000000000000000', 'FFFFFFFFFFFFFFFF', '0102030405060708']) {
+      assert.equal(warned(id).filter((w) => w.includes(`gateway_ID: ${id} is `) && w.includes('collide')).length, 1, id);
+    }
+    assert.deepEqual(warned('B827EBFFFE123456'), []);
+  });
+});
+
 describe('Semtech file syntax', () => {
   test('C comments (/* */ and //) are accepted outside strings, as PF4 (parson) does', () => {
-    const loaded = loadConfig({ globalPath: join(FIXTURES, 'semtech-style-commented.json'), localPath: join(FIXTURES, 'semtech-style-commented.json') });
+    const file = join(FIXTURES, 'semtech-style-commented.json');
+    const loaded = loadConfig({ globalPath: file, localPath: file, overrides: { radio: 'sx1301' } });
     assert.equal(loaded.files.length, 1, 'the same file is not read twice');
-    assert.deepEqual(loaded.warnings, []);
+    // A stock Semtech file carries Semtech's example gateway ID: the one warning.
+    assert.deepEqual(loaded.warnings, [
+      `${file}: gateway_conf.gateway_ID: AA555A0000000000 is Semtech's example ID: two gateways with it collide at the network server; set "auto" (from the MAC address) or the EUI on the board's label`,
+    ]);
     assert.equal(loaded.config.board.radios[0]!.freqHz, 867500000);
     assert.equal(loaded.config.board.clockSource, 1);
     assert.equal(loaded.config.gateway.gpsTtyPath, '/dev/ttyAMA0 // not a comment /* nor this */');

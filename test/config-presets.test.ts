@@ -57,7 +57,7 @@ const chanHz = (b: BoardConfig, c: { radio: number; ifHz: number }) => b.radios[
 describe('region presets', () => {
   for (const r of REGIONS) {
     test(`${r.file}: loads without warnings, carries the region's channels, cites its sources`, () => {
-      const loaded = loadConfig({ globalPath: presetPath(r.file)});
+      const loaded = loadConfig({ globalPath: presetPath(r.file), overrides: { radio: 'sx1301' } });
       assert.deepEqual(loaded.warnings, []);
       const b = loaded.config.board;
       assert.deepEqual(b.multiSfChannels.filter((c) => c.enable).map((c) => chanHz(b, c)), r.multiSf);
@@ -73,7 +73,7 @@ describe('region presets', () => {
     });
 
     test(`${r.file}: the SX1301 driver starts on the emulated chip, hears the first channel, transmits on RX2`, async () => {
-      const board = loadConfig({ globalPath: presetPath(r.file)}).config.board;
+      const board = loadConfig({ globalPath: presetPath(r.file), overrides: { radio: 'sx1301' } }).config.board;
       const { chip, conc } = emulatedSx1301(board);
       try {
         await conc.start();

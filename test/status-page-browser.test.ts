@@ -65,6 +65,7 @@ test('the status page renders in headless Chromium: table filled, plots drawn fr
     assert.equal(/data-channels="(\d+)"/.exec(html)?.[1], '3', 'one line per channel heard');
     assert.match(html, /id="server" class="pill ok"/, 'server shown as answering');
     assert.match(html, /id="gw">AA555A0000000000</);
+    assert.match(html, /<div id="simulated" class="banner">Simulated radio/, 'the simulated radio is said in a banner (not hidden)');
 
     const shot = await chromium(['--virtual-time-budget=10000', '--window-size=1280,1800', `--screenshot=${SCREENSHOT}`, `${api.url}/`]);
     assert.equal(shot.status, 0, shot.stderr.slice(-2000));

@@ -26,9 +26,10 @@ export class ConfigError extends Error {
    * @param key dotted key or location
    * @param expected what would have been accepted
    * @param got the offending value, already rendered (see {@link describeValue})
+   * @param message the whole line instead of the "expected ..., got ..." form (a file that is not ours at all)
    */
-  constructor(file: string, key: string, expected: string, got: string) {
-    super(oneLine(`${file}: ${key}: expected ${expected}, got ${got}`));
+  constructor(file: string, key: string, expected: string, got: string, message?: string) {
+    super(oneLine(message ?? `${file}: ${key}: expected ${expected}, got ${got}`));
     this.name = 'ConfigError';
     this.file = file;
     this.key = key;

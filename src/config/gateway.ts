@@ -3,6 +3,7 @@
  * one-line doc) and their readers. Defaults are PF4's code defaults
  * [PF4 lora_pkt_fwd.c, constants.md §2], not the values of its shipped file.
  */
+import { ConfigError } from './errors.js';
 import { isIP } from 'node:net';
 import { autoGatewayId, systemMacSource, type MacSource } from './gateway-id.js';
 import type { ApiConf, BufferConf, GatewayConf, RadioKind, ServerConf, SimConf } from './schema.js';
@@ -90,7 +91,7 @@ export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui'
     key: 'radio',
     rule: oneOf<RadioKind>(['sim', 'sx127x', 'sx1301'], 'one of "sim", "sx127x", "sx1301"'),
     default: 'sim',
-    doc: 'radio driven by the forwarder (our extension)',
+    doc: 'radio driven by the forwarder (our extension); required: a gateway never simulates unless told to (--radio overrides it)',
   },
   region: {
     key: 'region',
@@ -106,6 +107,21 @@ export const GATEWAY_KEYS: KeyTable<Omit<GatewayConf, 'gatewayId' | 'gatewayEui'
   },
 };
 
+/**
+ * Gateway IDs found in example files and on unconfigured boards, each shared
+ * by many gateways (lower case, as normalised).
+ */
+export const PLACEHOLDER_GATEWAY_IDS: Readonly<Record<string, string>> = {
+  // Lora-net/packet_forwarder lora_pkt_fwd/global_conf.json and Lora-net/sx1302_hal packet_forwarder/global_conf.json.*
+  aa555a0000000000: "Semtech's example ID",
+  // Not an EUI at all (all zero / all one bits): what an empty or erased field becomes.
+  '0000000000000000': 'all zeros',
+  ffffffffffffffff: 'all ones',
+  // The counting pattern of documentation examples.
+  '0102030405060708': 'an example ID',
+  '0011223344556677': 'an example ID',
+};
+
 /** Reads `gateway_conf`; gateway_ID is required even though PF4 defaults it to 0. */
 export function readGatewayConf(sec: Section, macs: MacSource = systemMacSource): GatewayConf {
   const configured = sec.get('gateway_ID', str('16 hex digits or "auto"', (v) => (v === 'auto' ? v : /^[0-9A-Fa-f]{16}$/.test(v) ? v.toLowerCase() : undefined)), 'auto');
@@ -116,6 +132,17 @@ export function readGatewayConf(sec: Section, macs: MacSource = systemMacSource)
     if (!auto) sec.fail('gateway_ID', '16 hex digits, since "auto" found no network interface with a MAC address', 'auto');
     gatewayId = auto.id;
     gatewayIdFrom = `auto: ${auto.iface} ${auto.mac}`;
+  }
+  // The radio is never a default: a stock Semtech file would otherwise start the simulator,
+  // and the gateway would show online at the server while hearing nothing.
+  if (!sec.has('radio')) {
+    const file = sec.originOf('radio');
+    throw new ConfigError(file, sec.pathOf('radio'), GATEWAY_KEYS.radio.rule.expected, 'nothing',
+      `${file}: gateway_conf.radio is not set: choose "sx127x" (single-channel SX127x board), "sx1301" (SX1301 concentrator) or "sim" (simulated, hears nothing), in the file or with --radio`);
+  }
+  const placeholder = PLACEHOLDER_GATEWAY_IDS[gatewayId];
+  if (placeholder !== undefined) {
+    sec.warn('gateway_ID', `${gatewayId.toUpperCase()} is ${placeholder}: two gateways with it collide at the network server; set "auto" (from the MAC address) or the EUI on the board's label`);
   }
   const rest = sec.table(GATEWAY_KEYS);
   // Several servers (the form of Kersing's and ChirpStack's forwarders, constants.md §12), else the single one.

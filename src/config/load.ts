@@ -48,6 +48,7 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   for (const doc of docs) {
     const value = parseJsonDocument(doc.name, doc.json);
     if (!isJsonObject(value)) throw new ConfigError(doc.name, '(top level)', 'a JSON object', describeValue(value));
+    refuseForeign(doc.name, value);
     mergeInto(merged, value, doc.name, origins);
   }
   for (const prop of Object.keys(OVERRIDE_KEYS) as (keyof ConfigOverrides)[]) {
@@ -88,6 +89,33 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
     files: docs.map((d) => d.name),
     warnings: ctx.warnings,
   };
+}
+
+/** What this version drives, for the one line refusing another forwarder's configuration. */
+const DRIVES = 'this version of pktfwd drives SX1301 concentrators and SX127x radios only';
+
+/**
+ * A configuration written for hardware or a protocol this version does not
+ * drive gets one line saying what it is, rather than a missing-key error
+ * that sends the owner looking for a typo:
+ * - `SX130x_conf`: Semtech sx1302_hal's packet forwarder (SX1302/SX1303
+ *   concentrators, e.g. RAK2287, SX1302 CoreCell; sx1302_hal
+ *   packet_forwarder/global_conf.json.*); `SX1302_conf` for good measure.
+ * - `station_conf` / `radio_conf`, or a file named station.conf: a LoRa Basics
+ *   Station configuration (lorabasics/basicstation, doc "station.conf").
+ */
+function refuseForeign(file: string, doc: JsonObject): void {
+  const base = file.split(/[\\/]/).pop() ?? file;
+  for (const key of ['SX130x_conf', 'SX1302_conf']) {
+    if (Object.hasOwn(doc, key)) {
+      throw new ConfigError(file, key, '', '', `${file}: ${key}: an SX1302/SX1303 concentrator configuration (Semtech sx1302_hal); ${DRIVES}`);
+    }
+  }
+  const stationKey = ['station_conf', 'radio_conf'].find((k) => Object.hasOwn(doc, k));
+  if (stationKey !== undefined || base === 'station.conf') {
+    const key = stationKey ?? '(file)';
+    throw new ConfigError(file, key, '', '', `${file}: ${key}: a LoRa Basics Station configuration (station.conf); ${DRIVES}, with the Semtech UDP protocol (global_conf.json)`);
+  }
 }
 
 /**

@@ -26,6 +26,11 @@ export class OriginMap {
   /** @param fallback source named for keys with no recorded ancestor (the global file) */
   constructor(private readonly fallback: string) {}
 
+  /** The first document (the global file). */
+  get root(): string {
+    return this.fallback;
+  }
+
   /** Records `source` for `path` and forgets anything recorded below it (it was replaced). */
   set(path: string, source: string): void {
     const prefix = `${path}.`;

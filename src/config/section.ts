@@ -165,6 +165,11 @@ export class Section {
     return this.obj === undefined ? [] : Object.keys(this.obj);
   }
 
+  /** The file (or CLI option) a key of this section came from; for an absent key, the first file read. */
+  originOf(key: string): string {
+    return this.has(key) ? this.ctx.origins.of(this.pathOf(key)) : this.ctx.origins.root;
+  }
+
   /** Dotted path of a key of this section. */
   pathOf(key: string): string {
     return joinPath(this.path, key);
@@ -174,6 +179,12 @@ export class Section {
   fail(key: string, expected: string, value: unknown): never {
     const path = this.pathOf(key);
     throw new ConfigError(this.ctx.origins.of(path), path, expected, describeValue(value));
+  }
+
+  /** Adds a warning about `key` (a value that works but will hurt), naming its file. */
+  warn(key: string, text: string): void {
+    const path = this.pathOf(key);
+    this.ctx.warnings.push(`${this.ctx.origins.of(path)}: ${path}: ${text}`);
   }
 
   /** Adds one warning per present key that was never read; `notes` gives a specific reason per key. */

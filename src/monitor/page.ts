@@ -16,6 +16,7 @@ export const PAGE_HTML = `<!doctype html>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1d2330; }
   header { background: #1d2330; color: #fff; padding: 10px 18px; display: flex; gap: 24px; align-items: baseline; flex-wrap: wrap; }
   header h1 { font-size: 18px; margin: 0; }
+  .banner { background: #b7791f; color: #fff; font-weight: 600; padding: 6px 12px; }
   .pill { padding: 2px 8px; border-radius: 10px; font-weight: 600; }
   .ok { background: #2e9e5b; color: #fff; } .bad { background: #c73a3a; color: #fff; } .unk { background: #888; color: #fff; }
   main { padding: 14px 18px; display: grid; gap: 14px; grid-template-columns: repeat(auto-fit, minmax(360px, 1fr)); }
@@ -41,6 +42,7 @@ export const PAGE_HTML = `<!doctype html>
   <span>up <b id="uptime">…</b></span>
   <span id="version"></span>
 </header>
+<div id="simulated" class="banner" hidden>Simulated radio (gateway_conf.radio "sim"): this gateway hears nothing and sends nothing on the air.</div>
 <main>
   <section><h2>Status</h2><dl id="status"></dl></section>
   <section><h2>Counters since start</h2><dl id="counters"></dl></section>
@@ -162,6 +164,7 @@ function renderStatus(s) {
   el("version").textContent = "v" + s.version;
   el("uptime").textContent = fmtUptime(s.uptimeS);
   pill(el("radio"), s.radio.up, s.radio.type + " " + s.radio.state);
+  el("simulated").hidden = s.radio.type !== "sim";
   var srv = s.servers[0];
   var allOk = s.servers.every(function (v) { return v.answering; });
   pill(el("server"), allOk, s.servers.length === 1 ? srv.host + (srv.answering ? " answering" : " not answering") : s.servers.filter(function (v) { return v.answering; }).length + " of " + s.servers.length + " servers answering");

@@ -37,7 +37,7 @@ export function testConfig(gateway: Record<string, unknown> = {}, sim: Record<st
   const base = JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
   const doc = {
     ...base,
-    gateway_conf: { ...base.gateway_conf, gateway_ID: 'AA555A0000000000', server_address: '127.0.0.1', ...gateway },
+    gateway_conf: { ...base.gateway_conf, gateway_ID: 'AA555A0000000000', server_address: '127.0.0.1', radio: 'sim', ...gateway },
     sim_conf: { ...base.sim_conf, air_port: 0, ...sim },
     ...sections,
   };
