@@ -93,12 +93,21 @@ function bootFile(root: string, name: string): string {
   return existsSync(fw) || !existsSync(join(root, 'boot', name)) ? fw : join(root, 'boot', name);
 }
 
-/** The unit file with this machine's paths. */
-export function unitText(packageDir: string, nodePath: string): string {
+/**
+ * The unit file with this machine's paths and the supplementary groups that
+ * exist on it (systemd refuses to start a unit naming a missing group).
+ */
+export function unitText(packageDir: string, nodePath: string, groups: readonly string[] = GROUPS): string {
   const shipped = readFileSync(join(PKG_DIR, 'systemd/pktfwd.service'), 'utf8');
-  return shipped
-    .replace('ExecStart=/usr/bin/node /opt/pktfwd/dist/src/cli.js', `ExecStart=${nodePath} ${join(packageDir, 'dist/src/cli.js')}`)
-    .replace('Documentation=file:///opt/pktfwd/README.md', `Documentation=file://${join(packageDir, 'README.md')}`);
+  const swap = (text: string, from: string, to: string) => {
+    if (!text.includes(from)) throw new Error(`systemd/pktfwd.service has no "${from}" line to fill in`);
+    return text.replace(from, to);
+  };
+  let t = swap(shipped, 'ExecStart=/usr/bin/node /opt/pktfwd/dist/src/cli.js', `ExecStart=${nodePath} ${join(packageDir, 'dist/src/cli.js')}`);
+  t = swap(t, 'Documentation=file:///opt/pktfwd/README.md', `Documentation=file://${join(packageDir, 'README.md')}`);
+  return swap(t, `SupplementaryGroups=${GROUPS.join(' ')}\n`, groups.length
+    ? `SupplementaryGroups=${groups.join(' ')}\n`
+    : `# SupplementaryGroups= left out: none of ${GROUPS.join(', ')} exists on this system.\n`);
 }
 
 /** Builds the install plan; throws InstallError when the request cannot be honoured. */
@@ -133,8 +142,8 @@ export function installPlan(o: InstallOptions): { steps: Step[]; record: Record<
   const dirs = record.dirs as string[];
   const steps: Step[] = [];
 
+  const groups = GROUPS.filter((g) => groupsIn(root).has(g));
   if (!userExists(root)) {
-    const groups = GROUPS.filter((g) => groupsIn(root).has(g));
     steps.push({
       what: `create system user ${USER} (groups: ${groups.join(', ') || 'none of spi, gpio, dialout exist here'})`,
       run: () => {
@@ -188,10 +197,10 @@ export function installPlan(o: InstallOptions): { steps: Step[]; record: Record<
     });
   }
   steps.push({
-    what: `/etc/systemd/system/pktfwd.service (ExecStart=${node} ${join(pkg, 'dist/src/cli.js')})`,
+    what: `/etc/systemd/system/pktfwd.service (ExecStart=${node} ${join(pkg, 'dist/src/cli.js')}; SupplementaryGroups=${groups.join(' ') || '(none)'})`,
     run: () => {
       mkdirSync(at('etc/systemd/system'), { recursive: true });
-      writeFileSync(at('etc/systemd/system/pktfwd.service'), unitText(pkg, node));
+      writeFileSync(at('etc/systemd/system/pktfwd.service'), unitText(pkg, node, groups));
       chmodSync(at('etc/systemd/system/pktfwd.service'), 0o644);
       if (!files.includes('/etc/systemd/system/pktfwd.service')) files.push('/etc/systemd/system/pktfwd.service');
     },

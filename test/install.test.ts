@@ -75,7 +75,7 @@ describe('pktfwd install / uninstall in a temporary root', () => {
 
     const unit = readFileSync(join(r, 'etc/systemd/system/pktfwd.service'), 'utf8');
     assert.ok(unit.includes(`ExecStart=${process.execPath} ${PKG}/dist/src/cli.js run --config /etc/pktfwd/global_conf.json`), unit);
-    for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30', 'User=pktfwd', 'SupplementaryGroups=spi gpio dialout', 'Restart=on-failure', 'NoNewPrivileges=true', 'ProtectSystem=strict', 'ProtectHome=true', 'PrivateTmp=true', 'ReadWritePaths=/var/lib/pktfwd', 'DeviceAllow=char-spidev rw', 'After=network-online.target time-sync.target']) {
+    for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30', 'User=pktfwd', 'SupplementaryGroups=spi gpio dialout', 'Restart=on-failure', 'NoNewPrivileges=true', 'ProtectSystem=strict', 'ProtectHome=true', 'PrivateTmp=true', 'ReadWritePaths=/var/lib/pktfwd', 'DeviceAllow=char-spi rw', 'After=network-online.target time-sync.target']) {
       assert.ok(unit.split('\n').includes(line), line);
     }
     assert.doesNotMatch(unit, /^Requires=network/m, 'does not depend on the network being up');
