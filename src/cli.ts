@@ -90,11 +90,14 @@ await yargs(hideBin(process.argv))
     (y) =>
       y
         .option('root', { type: 'string', default: '/', describe: 'install under this directory instead of / (tests, images)' })
-        .option('region', { choices: Object.keys(REGIONS), default: 'eu868', describe: 'channel plan preset' })
+        .option('region', { choices: Object.keys(REGIONS), describe: 'channel plan preset (default: eu868, or what is installed)' })
         .option('board', { choices: Object.keys(installBoards()), demandOption: true, describe: 'the radio board' })
         .option('enable-spi', { type: 'boolean', default: false, describe: 'turn SPI on in the Pi\'s config.txt' })
         .option('enable-serial', { type: 'boolean', default: false, describe: 'turn the UART on and the serial console off (GPS)' })
         .option('start', { type: 'boolean', default: true, describe: 'start the service now (--no-start: only enable it)' })
+        .option('force', { type: 'boolean', default: false, describe: 'replace an installed configuration whose region, board or server differs (backups kept)' })
+        .option('package-dir', { type: 'string', describe: 'pktfwd\'s directory as the target sees it (default: this checkout)' })
+        .option('node', { type: 'string', describe: 'the node binary the service runs (default: this one)' })
         .option('dry-run', { type: 'boolean', default: false }),
     (a) =>
       guarded(() => {
@@ -102,6 +105,7 @@ await yargs(hideBin(process.argv))
           install({
             root: a.root, region: a.region, board: a.board, server: a.server, portUp: a['port-up'], portDown: a['port-down'],
             enableSpi: a['enable-spi'], enableSerial: a['enable-serial'], start: a.start, dryRun: a['dry-run'],
+            force: a.force, packageDir: a['package-dir'], nodePath: a.node,
           });
           return 0;
         } catch (err) {

@@ -3,19 +3,28 @@
  *
  * install: the `pktfwd` system user (groups spi, gpio, dialout where they
  * exist), /etc/pktfwd with the chosen region preset and a local_conf.json
- * naming the board, radio and server, /var/lib/pktfwd (state, SX1301
- * firmware), the systemd unit written with this machine's node and pktfwd
- * paths, enabled (and started unless --no-start); SPI and the serial port
- * enabled in the Pi's config.txt when asked. It never overwrites an existing
- * configuration file. What it did is recorded in
+ * naming the board, radio and server, /var/lib/pktfwd (state; SX1301
+ * firmware for an SX1301 board), the systemd unit written with this
+ * machine's node and pktfwd paths and the supplementary groups that exist,
+ * enabled (and started unless --no-start); SPI and the serial port enabled in
+ * the Pi's config.txt when asked. What it did is recorded in
  * /var/lib/pktfwd/install.json so that uninstall reverses exactly that.
+ *
+ * It refuses, before changing anything: a checkout or node binary the
+ * hardened unit cannot reach (ProtectHome, PrivateTmp: /home, /root,
+ * /run/user, /tmp, /var/tmp, nvm's ~/.nvm), a --root without /etc/passwd and
+ * /etc/group, and a re-run whose --region, --board, --server or ports differ
+ * from the installed configuration (it says old → new; --force replaces the
+ * files and keeps the old ones as *.bak-<time>). The same options again
+ * change nothing in the configuration, and hand edits of it are kept.
  *
  * Everything happens under --root DIR (default /): files are written there,
  * and useradd/userdel/systemctl get `--root DIR`, which they support, so a
- * test never touches the real system. --dry-run prints the plan only.
+ * test never touches the real system. The paths the unit names
+ * (--package-dir, --node) are paths on the target. --dry-run prints the plan.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SX1301_BOARDS } from '../hal/sx1301/boards.js';
 import { SX127X_BOARDS } from '../hal/index.js';
@@ -36,7 +45,8 @@ export function installBoards(): Record<string, 'sx1301' | 'sx127x' | 'sim'> {
 /** What the user asked for. */
 export interface InstallOptions {
   root: string;
-  region: string;
+  /** Channel plan preset; absent: keep the installed one (eu868 on a first install). */
+  region?: string;
   board: string;
   server?: string;
   portUp?: number;
@@ -45,10 +55,12 @@ export interface InstallOptions {
   enableSerial: boolean;
   start: boolean;
   dryRun: boolean;
-  /** The pktfwd package directory (default: this one) and node binary (default: this one). */
+  /** Replace configuration files whose choices differ (keeping *.bak-<time> copies). */
+  force?: boolean;
+  /** The pktfwd package directory and node binary the unit runs, as paths on the target (default: this one, and this node). */
   packageDir?: string;
   nodePath?: string;
-  /** Runs a system command; tests may observe it. */
+  /** Runs a system command; throws with the command's own error output when it fails. */
   exec?: (cmd: string, args: string[]) => void;
 }
 
@@ -58,7 +70,7 @@ interface Step {
   run(): void;
 }
 
-/** A failure before anything was changed, with a one-line message. */
+/** A failure with a one-line message; before anything was changed unless it says which step failed. */
 export class InstallError extends Error {
   readonly code = 'EINSTALL';
 }
@@ -66,9 +78,19 @@ export class InstallError extends Error {
 const PKG_DIR = resolve(dirname(new URL(import.meta.url).pathname), '..', '..');
 const USER = 'pktfwd';
 const GROUPS = ['spi', 'gpio', 'dialout'];
+const DEFAULT_REGION = 'eu868';
 
+/** Runs a command; a failure carries the command's own stderr (e.g. `useradd: cannot lock /etc/passwd; try again later.`). */
 function defaultExec(cmd: string, args: string[]): void {
-  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) {
+    const e = r.error as NodeJS.ErrnoException;
+    throw new InstallError(e.code === 'ENOENT' ? `${cmd} not found (is it installed?)` : `${cmd}: ${e.message}`);
+  }
+  if (r.status !== 0) {
+    const said = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    throw new InstallError(`${cmd} ${r.status === null ? `killed by ${r.signal}` : `exited with ${r.status}`}: ${said.join(' / ') || '(no output)'}`);
+  }
 }
 
 function groupsIn(root: string): Set<string> {
@@ -93,59 +115,208 @@ function bootFile(root: string, name: string): string {
   return existsSync(fw) || !existsSync(join(root, 'boot', name)) ? fw : join(root, 'boot', name);
 }
 
-/** The unit file with this machine's paths. */
-export function unitText(packageDir: string, nodePath: string): string {
+/**
+ * The unit file with this machine's paths and the supplementary groups that
+ * exist on it (systemd refuses to start a unit naming a missing group).
+ */
+export function unitText(packageDir: string, nodePath: string, groups: readonly string[] = GROUPS): string {
   const shipped = readFileSync(join(PKG_DIR, 'systemd/pktfwd.service'), 'utf8');
-  return shipped
-    .replace('ExecStart=/usr/bin/node /opt/pktfwd/dist/src/cli.js', `ExecStart=${nodePath} ${join(packageDir, 'dist/src/cli.js')}`)
-    .replace('Documentation=file:///opt/pktfwd/README.md', `Documentation=file://${join(packageDir, 'README.md')}`);
+  const swap = (text: string, from: string, to: string) => {
+    if (!text.includes(from)) throw new Error(`systemd/pktfwd.service has no "${from}" line to fill in`);
+    return text.replace(from, to);
+  };
+  let t = swap(shipped, 'ExecStart=/usr/bin/node /opt/pktfwd/dist/src/cli.js', `ExecStart=${nodePath} ${join(packageDir, 'dist/src/cli.js')}`);
+  t = swap(t, 'Documentation=file:///opt/pktfwd/README.md', `Documentation=file://${join(packageDir, 'README.md')}`);
+  return swap(t, `SupplementaryGroups=${GROUPS.join(' ')}\n`, groups.length
+    ? `SupplementaryGroups=${groups.join(' ')}\n`
+    : `# SupplementaryGroups= left out: none of ${GROUPS.join(', ')} exists on this system.\n`);
 }
 
-/** Builds the install plan; throws InstallError when the request cannot be honoured. */
-export function installPlan(o: InstallOptions): { steps: Step[]; record: Record<string, unknown> } {
+/**
+ * `p` with its symlinks followed, inside `root` (an absolute link target is
+ * taken relative to root, as the target system will see it). A component
+ * that does not exist ends the walk: the rest is appended as is.
+ */
+export function resolveInRoot(root: string, p: string): string {
+  const parts = p.split('/').filter(Boolean);
+  const done: string[] = [];
+  for (let hops = 0; parts.length; ) {
+    const part = parts.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const onDisk = join(root, ...done, part);
+    let target: string | undefined;
+    try {
+      if (lstatSync(onDisk).isSymbolicLink()) target = readlinkSync(onDisk);
+    } catch {
+      return `/${[...done, part, ...parts].join('/')}`;
+    }
+    if (target === undefined) {
+      done.push(part);
+      continue;
+    }
+    if (++hops > 40) throw new InstallError(`${p}: too many levels of symbolic links`);
+    if (target.startsWith('/')) done.length = 0;
+    parts.unshift(...target.split('/').filter(Boolean));
+  }
+  return `/${done.join('/')}`;
+}
+
+/** Why the hardened unit cannot reach `p` (a path on the target), or null. */
+function hiddenFromService(p: string): string | null {
+  if (/^\/(home|root)(\/|$)|^\/run\/user(\/|$)/.test(p)) return 'ProtectHome=true hides /home, /root and /run/user from the service';
+  if (/^\/(var\/)?tmp(\/|$)/.test(p)) return 'PrivateTmp=true gives the service its own empty /tmp and /var/tmp';
+  return null;
+}
+
+/** Refuses a package directory or node binary the unit could not reach; returns the path as resolved on the target. */
+function checkServicePath(root: string, given: string, kind: 'package' | 'node'): string {
+  const flag = kind === 'package' ? '--package-dir' : '--node';
+  if (!given.startsWith('/')) throw new InstallError(`${flag} ${given}: give an absolute path (as the target system sees it)`);
+  const real = resolveInRoot(root, given);
+  const shown = real === given ? given : `${given} (→ ${real})`;
+  for (const p of [given, real]) {
+    const why = hiddenFromService(p);
+    if (!why) continue;
+    if (kind === 'package') {
+      throw new InstallError(`pktfwd is in ${shown}, which the service cannot read (${why}): clone or copy it to /opt/pktfwd, run npm ci there and run install from there (or give --package-dir)`);
+    }
+    const manager = /\/\.(nvm|volta|fnm|asdf|nodenv|local\/share\/fnm)\//.exec(p);
+    throw new InstallError(`node is ${shown}${manager ? ` (a per-user node from ${manager[1]})` : ''}, which the service cannot run (${why}): install a system-wide Node.js 20.19+ (/usr/bin/node; README "Running it on a Raspberry Pi") and run install with it, or give --node PATH`);
+  }
+  return real;
+}
+
+/** The region whose shipped preset `text` is, byte for byte, if any. */
+function presetRegion(text: string): string | undefined {
+  for (const [region, file] of Object.entries(REGIONS)) {
+    try {
+      if (readFileSync(join(PKG_DIR, file), 'utf8') === text) return region;
+    } catch {
+      // preset missing from this checkout
+    }
+  }
+  return undefined;
+}
+
+/** The choices an existing local_conf.json holds (what install wrote there, or the owner's edits). */
+function localChoices(text: string): { board?: string; server?: string; portUp?: number; portDown?: number } | null {
+  try {
+    const doc = JSON.parse(text) as Record<string, Record<string, unknown> | undefined>;
+    const gw = doc.gateway_conf ?? {};
+    const board = (doc.SX1301_conf?.board ?? doc.SX127x_conf?.board ?? (gw.radio === 'sim' ? 'sim' : undefined)) as string | undefined;
+    return { board, server: gw.server_address as string | undefined, portUp: gw.serv_port_up as number | undefined, portDown: gw.serv_port_down as number | undefined };
+  } catch {
+    return null;
+  }
+}
+
+/** "20250103T101500Z": a backup suffix that sorts and has no colons. */
+function stamp(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+/** Builds the install plan; throws InstallError when the request cannot be honoured (nothing is changed then). */
+export function installPlan(o: InstallOptions): { steps: Step[]; record: Record<string, unknown>; notes: string[]; saveRecord: () => void } {
   const root = resolve(o.root);
+  const onTarget = root === '/';
   const at = (p: string) => join(root, p);
   const exec = o.exec ?? defaultExec;
-  const pkg = o.packageDir ?? PKG_DIR;
-  const node = o.nodePath ?? process.execPath;
-  const preset = REGIONS[o.region];
-  if (!preset) throw new InstallError(`--region: expected one of ${Object.keys(REGIONS).join(', ')}, got "${o.region}"`);
+  if (o.region !== undefined && !REGIONS[o.region]) throw new InstallError(`--region: expected one of ${Object.keys(REGIONS).join(', ')}, got "${o.region}"`);
   const radio = installBoards()[o.board];
   if (!radio) throw new InstallError(`--board: expected one of ${Object.keys(installBoards()).join(', ')}, got "${o.board}"`);
-  if (/^\/(home|root)(\/|$)/.test(pkg)) {
-    throw new InstallError(`pktfwd is in ${pkg}, which the service cannot read (ProtectHome=true): clone it to /opt/pktfwd and run npm ci there`);
+  const notes: string[] = [];
+
+  // What the unit runs: paths on the target, checked for what ProtectHome/PrivateTmp hide.
+  const pkg = o.packageDir ?? PKG_DIR;
+  const node = o.nodePath ?? process.execPath;
+  const pkgReal = checkServicePath(root, pkg, 'package');
+  const nodeReal = checkServicePath(root, node, 'node');
+  const cli = join(pkg, 'dist/src/cli.js');
+  if (onTarget) {
+    if (!existsSync(join(pkgReal, 'dist/src/cli.js'))) throw new InstallError(`${cli} is missing: run npm ci in ${pkg} first`);
+    if (!existsSync(nodeReal)) throw new InstallError(`--node ${node}: no such file`);
+  } else {
+    if (!existsSync(join(root, pkgReal, 'dist/src/cli.js'))) notes.push(`${join(root, cli)} does not exist (yet): the unit runs ${cli}; put pktfwd there (clone it to ${join(root, pkg)}, npm ci on the Pi), or give --package-dir`);
+    if (!existsSync(join(root, nodeReal))) notes.push(`${join(root, node)} does not exist (yet): the unit runs ${node}; install Node.js there, or give --node`);
   }
-  if (!existsSync(join(pkg, 'dist/src/cli.js'))) throw new InstallError(`${join(pkg, 'dist/src/cli.js')} is missing: run npm ci in ${pkg} first`);
-  if (root === '/' && !o.dryRun && process.getuid?.() !== 0) throw new InstallError('install changes the system: run it with sudo (or --dry-run to see the plan)');
-  const rootArgs = root === '/' ? [] : [`--root=${root}`];
+  for (const f of ['etc/passwd', 'etc/group']) {
+    if (!existsSync(at(f))) {
+      throw new InstallError(onTarget
+        ? `/${f} is missing: this is not a usable root filesystem`
+        : `${at(f)} is missing: --root needs the target's root filesystem (e.g. the SD card's root partition, mounted) with /etc/passwd and /etc/group; an empty directory is not one`);
+    }
+  }
+  if (onTarget && !o.dryRun && process.getuid?.() !== 0) throw new InstallError('install changes the system: run it with sudo (or --dry-run to see the plan)');
+  const rootArgs = onTarget ? [] : [`--root=${root}`];
+
   // A second install adds to what the first one recorded (a user it created stays its to remove).
-  let prior: { files?: string[]; dirs?: string[]; userCreated?: boolean; bootEdits?: string[] } = {};
+  let prior: { region?: string; files?: string[]; dirs?: string[]; userCreated?: boolean; bootEdits?: string[] } = {};
   try {
     prior = JSON.parse(readFileSync(at('var/lib/pktfwd/install.json'), 'utf8')) as typeof prior;
   } catch {
     // first install
   }
+
+  // The configuration: what is there, what the options ask for, and what differs.
+  const conf = at('etc/pktfwd/global_conf.json');
+  const local = at('etc/pktfwd/local_conf.json');
+  const confText = existsSync(conf) ? readFileSync(conf, 'utf8') : undefined;
+  const localText = existsSync(local) ? readFileSync(local, 'utf8') : undefined;
+  const oldRegion = confText === undefined ? undefined : (presetRegion(confText) ?? prior.region);
+  const old = localText === undefined ? undefined : (localChoices(localText) ?? {});
+  const region = o.region ?? oldRegion ?? prior.region ?? DEFAULT_REGION;
+  const want = {
+    board: o.board,
+    server: o.server ?? old?.server,
+    portUp: o.portUp ?? old?.portUp,
+    portDown: o.portDown ?? old?.portDown,
+  };
+  const confDiffs: string[] = [];
+  if (confText !== undefined && o.region !== undefined && o.region !== oldRegion) {
+    confDiffs.push(`region ${oldRegion ?? '(a global_conf.json that is no preset)'} → ${o.region}`);
+  }
+  const localDiffs: string[] = [];
+  if (old) {
+    const show = (v: unknown) => (v === undefined ? '(none)' : String(v));
+    if (old.board !== want.board) localDiffs.push(`board ${show(old.board)} → ${want.board}`);
+    if (o.server !== undefined && old.server !== o.server) localDiffs.push(`server ${show(old.server)} → ${o.server}`);
+    if (o.portUp !== undefined && old.portUp !== o.portUp) localDiffs.push(`port-up ${show(old.portUp)} → ${o.portUp}`);
+    if (o.portDown !== undefined && old.portDown !== o.portDown) localDiffs.push(`port-down ${show(old.portDown)} → ${o.portDown}`);
+  }
+  const suffix = `.bak-${stamp(new Date())}`;
+  if ((confDiffs.length || localDiffs.length) && !o.force) {
+    const files = [...(confDiffs.length ? ['global_conf.json'] : []), ...(localDiffs.length ? ['local_conf.json'] : [])];
+    throw new InstallError(`the installed configuration differs: ${[...confDiffs, ...localDiffs].join(', ')}; nothing was changed: re-run with --force to replace /etc/pktfwd/${files.join(' and ')} (the old ${files.length > 1 ? 'ones are' : 'one is'} kept as ${files.map((f) => `${f}.bak-<time>`).join(', ')})`);
+  }
+
   const record: Record<string, unknown> = {
-    version: 1, at: new Date().toISOString(), region: o.region, board: o.board, files: [...(prior.files ?? [])], dirs: [...(prior.dirs ?? [])],
-    userCreated: prior.userCreated ?? false, bootEdits: [...(prior.bootEdits ?? [])],
+    version: 1, at: new Date().toISOString(), region: confText === undefined || confDiffs.length ? region : (oldRegion ?? prior.region), board: o.board,
+    server: want.server, portUp: want.portUp, portDown: want.portDown,
+    files: [...(prior.files ?? [])], dirs: [...(prior.dirs ?? [])], userCreated: prior.userCreated ?? false, bootEdits: [...(prior.bootEdits ?? [])],
   };
   const files = record.files as string[];
   const dirs = record.dirs as string[];
   const steps: Step[] = [];
+  const saveRecord = () => writeFileSync(at('var/lib/pktfwd/install.json'), `${JSON.stringify(record, null, 2)}\n`);
 
+  const groups = GROUPS.filter((g) => groupsIn(root).has(g));
   if (!userExists(root)) {
-    const groups = GROUPS.filter((g) => groupsIn(root).has(g));
     steps.push({
-      what: `create system user ${USER} (groups: ${groups.join(', ') || 'none of spi, gpio, dialout exist here'})`,
+      what: `create system user ${USER} (groups: ${groups.join(', ') || `none of ${GROUPS.join(', ')} exist here`})`,
       run: () => {
-        exec('useradd', [...(root === '/' ? [] : ['--root', root]), '--system', '--no-create-home', '--home-dir', '/var/lib/pktfwd', '--shell', '/usr/sbin/nologin', '--user-group', ...(groups.length ? ['--groups', groups.join(',')] : []), USER]);
+        exec('useradd', [...(onTarget ? [] : ['--root', root]), '--system', '--no-create-home', '--home-dir', '/var/lib/pktfwd', '--shell', '/usr/sbin/nologin', '--user-group', ...(groups.length ? ['--groups', groups.join(',')] : []), USER]);
         record.userCreated = true;
       },
     });
   } else {
     steps.push({ what: `user ${USER} exists: kept`, run: () => undefined });
   }
-  for (const d of ['etc/pktfwd', 'var/lib/pktfwd', 'var/lib/pktfwd/sx1301-firmware']) {
+  // The SX1301's MCU images live in the state directory; other radios need none.
+  for (const d of ['etc/pktfwd', 'var/lib/pktfwd', ...(radio === 'sx1301' ? ['var/lib/pktfwd/sx1301-firmware'] : [])]) {
     steps.push({
       what: `directory /${d}`,
       run: () => {
@@ -156,42 +327,38 @@ export function installPlan(o: InstallOptions): { steps: Step[]; record: Record<
       },
     });
   }
-  const conf = at('etc/pktfwd/global_conf.json');
-  if (existsSync(conf)) {
-    steps.push({ what: '/etc/pktfwd/global_conf.json exists: kept (delete it to take the preset)', run: () => undefined });
-  } else {
-    steps.push({
-      what: `/etc/pktfwd/global_conf.json from ${preset} (${o.region})`,
-      run: () => {
-        writeFileSync(conf, readFileSync(join(pkg, preset)));
-        files.push('/etc/pktfwd/global_conf.json');
-      },
-    });
-  }
-  const local = at('etc/pktfwd/local_conf.json');
+  /** Writes `file` (an /etc/pktfwd path), first keeping the old one as file.bak-<time> when replacing. */
+  const configStep = (rel: string, text: string | undefined, diffs: string[], content: () => string | Buffer, fresh: string) => {
+    const file = at(rel);
+    if (text === undefined) {
+      steps.push({ what: `/${rel} ${fresh}`, run: () => { writeFileSync(file, content()); if (!files.includes(`/${rel}`)) files.push(`/${rel}`); } });
+    } else if (diffs.length) {
+      steps.push({
+        what: `/${rel} replaced (${diffs.join(', ')}); the old one kept as /${rel}${suffix}`,
+        run: () => {
+          copyFileSync(file, `${file}${suffix}`, constants.COPYFILE_EXCL);
+          writeFileSync(file, content());
+        },
+      });
+    } else {
+      steps.push({ what: `/${rel} exists, same choices: kept${rel.endsWith('global_conf.json') ? ' (delete it to take the preset again)' : ''}`, run: () => undefined });
+    }
+  };
+  const preset = REGIONS[region]!;
+  configStep('etc/pktfwd/global_conf.json', confText, confDiffs, () => readFileSync(join(PKG_DIR, preset)), `from ${preset} (${region})`);
   const localDoc: Record<string, Record<string, unknown>> = { gateway_conf: { radio } };
-  if (o.server) localDoc.gateway_conf!.server_address = o.server;
-  if (o.portUp) localDoc.gateway_conf!.serv_port_up = o.portUp;
-  if (o.portDown) localDoc.gateway_conf!.serv_port_down = o.portDown;
+  if (want.server !== undefined) localDoc.gateway_conf!.server_address = want.server;
+  if (want.portUp !== undefined) localDoc.gateway_conf!.serv_port_up = want.portUp;
+  if (want.portDown !== undefined) localDoc.gateway_conf!.serv_port_down = want.portDown;
   localDoc.buffer_conf = { file: '/var/lib/pktfwd/uplinks.jsonl' };
   if (radio === 'sx1301') localDoc.SX1301_conf = { board: o.board };
   if (radio === 'sx127x') localDoc.SX127x_conf = { board: o.board };
-  if (existsSync(local)) {
-    steps.push({ what: '/etc/pktfwd/local_conf.json exists: kept', run: () => undefined });
-  } else {
-    steps.push({
-      what: `/etc/pktfwd/local_conf.json: ${JSON.stringify(localDoc)}`,
-      run: () => {
-        writeFileSync(local, `${JSON.stringify(localDoc, null, 2)}\n`);
-        files.push('/etc/pktfwd/local_conf.json');
-      },
-    });
-  }
+  configStep('etc/pktfwd/local_conf.json', localText, localDiffs, () => `${JSON.stringify(localDoc, null, 2)}\n`, JSON.stringify(localDoc));
   steps.push({
-    what: `/etc/systemd/system/pktfwd.service (ExecStart=${node} ${join(pkg, 'dist/src/cli.js')})`,
+    what: `/etc/systemd/system/pktfwd.service (ExecStart=${node} ${cli}; SupplementaryGroups=${groups.join(' ') || '(none)'})`,
     run: () => {
       mkdirSync(at('etc/systemd/system'), { recursive: true });
-      writeFileSync(at('etc/systemd/system/pktfwd.service'), unitText(pkg, node));
+      writeFileSync(at('etc/systemd/system/pktfwd.service'), unitText(pkg, node, groups));
       chmodSync(at('etc/systemd/system/pktfwd.service'), 0o644);
       if (!files.includes('/etc/systemd/system/pktfwd.service')) files.push('/etc/systemd/system/pktfwd.service');
     },
@@ -206,7 +373,7 @@ export function installPlan(o: InstallOptions): { steps: Step[]; record: Record<
         if (after !== before) {
           mkdirSync(dirname(f), { recursive: true });
           writeFileSync(f, after);
-          (record.bootEdits as string[]).push(`${root === '/' ? f : f.slice(root.length)}: ${what}`);
+          (record.bootEdits as string[]).push(`${onTarget ? f : f.slice(root.length)}: ${what}`);
         }
       },
     });
@@ -220,36 +387,57 @@ export function installPlan(o: InstallOptions): { steps: Step[]; record: Record<
     });
   }
   steps.push({
-    what: `enable pktfwd.service${o.start && root === '/' ? ' and start it' : ''}`,
+    what: `enable pktfwd.service${o.start && onTarget ? ' and start it' : ''}`,
     run: () => {
-      if (root === '/') exec('systemctl', ['daemon-reload']);
-      exec('systemctl', [...rootArgs, 'enable', ...(o.start && root === '/' ? ['--now'] : []), 'pktfwd.service']);
+      if (onTarget) exec('systemctl', ['daemon-reload']);
+      exec('systemctl', [...rootArgs, 'enable', ...(o.start && onTarget ? ['--now'] : []), 'pktfwd.service']);
     },
   });
-  steps.push({
-    what: '/var/lib/pktfwd/install.json (what uninstall reverses)',
-    run: () => writeFileSync(at('var/lib/pktfwd/install.json'), `${JSON.stringify(record, null, 2)}\n`),
-  });
-  if (root === '/') {
+  steps.push({ what: '/var/lib/pktfwd/install.json (what uninstall reverses)', run: saveRecord });
+  if (onTarget) {
     steps.push({ what: 'state directory owned by pktfwd', run: () => exec('chown', ['-R', `${USER}:${USER}`, '/var/lib/pktfwd']) });
   }
-  return { steps, record };
+  return { steps, record, notes, saveRecord };
 }
 
-/** Runs (or with dryRun prints) the plan; returns the lines printed. */
+/** Runs (or with dryRun prints) the plan. A failing step is named with the failing command's own error. */
 export function install(o: InstallOptions, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): void {
-  const { steps } = installPlan(o);
-  out(o.dryRun ? `pktfwd install --dry-run: would do, under ${resolve(o.root)}:` : `pktfwd install, under ${resolve(o.root)}:`);
+  const { steps, notes, saveRecord } = installPlan(o);
+  const root = resolve(o.root);
+  out(o.dryRun ? `pktfwd install --dry-run: would do, under ${root}:` : `pktfwd install, under ${root}:`);
+  for (const n of notes) out(`  note: ${n}`);
+  let done = 0;
   for (const s of steps) {
     if (o.dryRun) {
       out(`  - ${s.what}`);
       continue;
     }
-    s.run();
+    try {
+      s.run();
+    } catch (err) {
+      out(`  ✗ ${s.what}`);
+      // Keep what was done so far reversible by uninstall.
+      let saved = false;
+      if (done > 0 && existsSync(join(root, 'var/lib/pktfwd'))) {
+        try {
+          saveRecord();
+          saved = true;
+        } catch {
+          // the original failure is what matters
+        }
+      }
+      const msg = (err as Error).message.split('\n').filter(Boolean).join(' / ');
+      const after = done === 0 ? 'nothing was changed'
+        : `${done} step${done > 1 ? 's' : ''} before it done${saved ? `; pktfwd uninstall${root === '/' ? '' : ` --root ${root}`} reverses them` : ''}`;
+      throw new InstallError(`install failed at "${s.what}": ${msg} (${after})`);
+    }
+    done++;
     out(`  ✓ ${s.what}`);
   }
   if (!o.dryRun) {
-    out('Next: put the SX1301 firmware in place if needed (pktfwd sx1301-firmware import), check the config with');
+    const radio = installBoards()[o.board];
+    if (radio === 'sx1301') out('Next: put the SX1301 firmware in place (pktfwd sx1301-firmware import), check the config with');
+    else out('Next: check the config with');
     out('  pktfwd check-config --config /etc/pktfwd/global_conf.json, and watch it with: journalctl -u pktfwd -f; pktfwd status');
     if (o.enableSpi || o.enableSerial) out('Reboot for the SPI/UART change to take effect.');
   }
