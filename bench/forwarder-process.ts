@@ -26,12 +26,16 @@ export interface Report {
 
 type Conf = Record<string, Record<string, unknown>>;
 
-/** Starts the forwarder CLI; `edit` adjusts the config; `args` are extra CLI arguments. */
+/**
+ * Starts the forwarder CLI; `edit` adjusts the config; `args` are extra CLI
+ * arguments; `prefix` is a command that execs node (`chrt -f 10`, `nice -n -10`).
+ */
 export async function startForwarder(
   nsPort: number,
   airPort: number,
   edit: (conf: Conf) => void = () => undefined,
   args: string[] = [],
+  prefix: string[] = [],
 ): Promise<{ child: ChildProcess; reports: Report[] }> {
   const conf = JSON.parse(readFileSync(new URL('global_conf.json', ROOT), 'utf8')) as Conf;
   conf.gateway_conf = { ...conf.gateway_conf, server_address: '127.0.0.1', serv_port_up: nsPort, serv_port_down: nsPort, stat_interval: 3600, keepalive_interval: 5, radio: 'sim' };
@@ -40,7 +44,9 @@ export async function startForwarder(
   edit(conf);
   const dir = mkdtempSync(join(tmpdir(), 'pktfwd-bench-'));
   writeFileSync(join(dir, 'global_conf.json'), JSON.stringify(conf));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--log-format', 'json', '--log-level', 'info', ...args], {
+  const argv = [process.execPath, CLI, 'run', '--config', join(dir, 'global_conf.json'), '--log-format', 'json', '--log-level', 'info', ...args];
+  const cmd = [...prefix, ...argv];
+  const child = spawn(cmd[0]!, cmd.slice(1), {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const reports: Report[] = [];

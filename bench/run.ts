@@ -18,6 +18,7 @@ import { snapshot, startSimPath } from './forwarder-process.js';
 import { runApiBench } from './api.js';
 import { runFuzz } from './fuzz.js';
 import { runSx1301Bench } from './sx1301.js';
+import { cannotStart, parseSchedVariant, type SchedVariant } from './sched.js';
 import { runSx127xBench } from './sx127x.js';
 import { median, pct, procCpuSeconds, procPeakRssMiB, spinGapsUs } from './util.js';
 
@@ -35,10 +36,27 @@ const argv = await yargs(hideBin(process.argv))
   .option('sx127x-downlinks', { type: 'number', default: 2000 })
   .option('sx127x-uplink-rate', { type: 'number', default: 20, describe: 'uplinks/s on the SX127x channel' })
   .option('sx127x-spacing-ms', { type: 'number', default: 70, describe: 'time between SX127x downlink targets' })
+  .option('sx127x-schedule', { choices: ['full', 'rx1'] as const, default: 'full' as const, describe: 'SX127x downlinks: schedule kept full, or each heard uplink answered at tmst + 1 s' })
+  .option('sx127x-dio0', { choices: ['edge', 'polled'] as const, default: 'edge' as const, describe: 'SX127x DIO0 wired, or the IRQ register polled' })
+  .option('sx127x-sched', { type: 'string', default: 'other', describe: 'scheduling of the SX127x forwarder, comma-separated: other, nice:N, rr:P, fifo:P' })
+  .option('sx127x-load', { type: 'string', default: '0', describe: 'competing busy processes during the SX127x path, comma-separated counts' })
   .strict()
   .parseAsync();
 
 const rates = argv.rates.split(',').map(Number);
+let sx127xSched: SchedVariant[] = [];
+const sx127xLoads = argv['sx127x-load'].split(',').map(Number);
+try {
+  sx127xSched = argv['sx127x-sched'].split(',').map(parseSchedVariant);
+  if (sx127xLoads.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`--sx127x-load ${argv['sx127x-load']}: counts of busy processes (0, 1, 2…)`);
+  for (const v of argv.paths.split(',').includes('sx127x') ? sx127xSched : []) {
+    const why = cannotStart(v);
+    if (why) throw new Error(`--sx127x-sched ${v.name}: ${why}`);
+  }
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(2);
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,6 +122,7 @@ if (paths.includes('sim')) for (let i = 1; i <= argv.runs; i++) results.push(awa
 const sx127xLines = paths.includes('sx127x')
   ? await runSx127xBench({
     runs: argv['sx127x-runs'] ?? argv.runs, downlinks: argv['sx127x-downlinks'], uplinkRate: argv['sx127x-uplink-rate'], spacingUs: argv['sx127x-spacing-ms'] * 1000,
+    schedule: argv['sx127x-schedule'], dio0: argv['sx127x-dio0'], sched: sx127xSched, loads: sx127xLoads,
   })
   : [];
 
