@@ -289,7 +289,22 @@ export async function runFuzz(o: { total: number; seed?: number; batch?: number;
     });
     s.sent = datagrams.length;
     s.wellFormed = wellFormed.size;
-    await sendPaced(server, datagrams, down.port);
+    // Flow control, so that a busy host cannot drop any of them from the socket buffer: at most 20
+    // datagrams or 64 KB in flight, then wait until the forwarder has accounted for each one.
+    const accounted = (t: typeof before) => t.pullRespInvalid + t.downGarbage + t.pullRespReceived;
+    const base = accounted(before);
+    let inFlight = 0;
+    let inFlightBytes = 0;
+    for (const [i, dg] of datagrams.entries()) {
+      server.send(dg, down.port, down.address);
+      inFlight++;
+      inFlightBytes += dg.length;
+      if (inFlight >= 20 || inFlightBytes >= 65_536 || i === datagrams.length - 1) {
+        for (let k = 0; k < 600 && accounted((await target.status()).counters.total) < base + i + 1; k++) await sleep(5);
+        inFlight = 0;
+        inFlightBytes = 0;
+      }
+    }
     await until(() => [...wellFormed].every((t) => acks.has(t)), 10_000);
     let after = (await target.status()).counters.total;
     for (let i = 0; i < 50 && (after.pullRespInvalid - before.pullRespInvalid < s.invalid || after.downGarbage - before.downGarbage < s.garbage); i++) {
