@@ -44,4 +44,6 @@ export interface Concentrator {
   onTxStart?(callback: (e: { targetUs: number | null; startUs: number }) => void): void;
   /** Optional driver figures (timing, faults) included in the forwarder's stats report. */
   radioStats?(): Record<string, unknown>;
+  /** Exceptions its last-resort guards caught (socket, timer, worker callbacks) since start; each was logged. */
+  internalErrors?(): number;
 }

@@ -7,6 +7,8 @@ export type { Concentrator } from './concentrator.js';
 export { timeOnAirUs, type AirtimeParams } from './lora/time-on-air.js';
 export { SimConcentrator, type SimConcentratorOptions } from './sim/sim-concentrator.js';
 export * from './sim/air-protocol.js';
+export { checkJsonLimits, parseJsonWithin, showJsonValue, SHOWN_CHARS, type JsonLimits, type BoundedJson } from './json-limits.js';
+export { guard, GUARD_LOG_INTERVAL_MS } from './guard.js';
 export {
   listGpioChips,
   bcmToSysfs,

@@ -9,7 +9,7 @@
  * RFU2 zeros | CRC2 (2 B, over info descriptor .. RFU2).
  */
 import type { Logger } from 'pino';
-import type { Concentrator, LoraBandwidthHz, TxPacket } from '../hal/index.js';
+import { guard, type Concentrator, type LoraBandwidthHz, type TxPacket } from '../hal/index.js';
 import type { GatewayConf } from './config/index.js';
 import type { GpsService } from './gps.js';
 import type { TxScheduler } from './tx-scheduler.js';
@@ -87,13 +87,18 @@ export class BeaconService {
   private busy = false;
 
   constructor(
-    private readonly o: { gateway: GatewayConf; gps: GpsService; scheduler: TxScheduler; concentrator: Concentrator; log: Logger },
+    private readonly o: {
+      gateway: GatewayConf; gps: GpsService; scheduler: TxScheduler; concentrator: Concentrator; log: Logger;
+      /** Told of each exception caught by the guard of the beacon timer. */
+      onInternalError?: (handler: string) => void;
+    },
   ) {}
 
   start(): void {
     if (this.o.gateway.beaconPeriodS <= 0) return;
-    this.timer = setInterval(() => void this.tick(), 1000);
-    void this.tick();
+    const tick = guard(this.o.log, this.o.onInternalError ?? (() => undefined), 'beacon timer', () => this.tick());
+    this.timer = setInterval(tick, 1000);
+    tick();
   }
 
   stop(): void {

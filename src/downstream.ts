@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { guard } from '../hal/index.js';
 import { decodePacket, encodePacket, encodeTxAckBody, parsePullRespBody } from './protocol/index.js';
 import type { ServerLink } from './net/server-link.js';
 import { TokenSource } from './net/tokens.js';
@@ -47,20 +48,24 @@ export class Downstream {
   /** Consecutive PULL_DATA without a matching PULL_ACK. */
   private unacked = 0;
   private quit = false;
+  private readonly keepaliveGuarded: () => void;
 
   constructor(private readonly o: DownstreamOptions) {
     this.tokens = o.tokens ?? new TokenSource();
     this.log = o.log;
-    o.link.on('down-datagram', (buf: Buffer) => void this.onDatagram(buf));
+    const count = (name: string) => o.stats.recordInternalError(name);
+    // onDatagram is async: the guard also catches its rejection, which would otherwise end the process.
+    o.link.on('down-datagram', guard(this.log, count, 'downstream datagram', (buf: Buffer) => this.onDatagram(buf)));
     // Open the downlink path as soon as the server name resolves (boot before DNS).
-    o.link.on('resolved', () => {
+    o.link.on('resolved', guard(this.log, count, 'downstream resolved', () => {
       if (this.timer && this.o.stats.counters.pullDataSent === 0) this.keepalive();
-    });
+    }));
+    this.keepaliveGuarded = guard(this.log, count, 'keepalive timer', () => this.keepalive());
   }
 
   /** Sends the first PULL_DATA now, then one every keepalive interval. */
   start(): void {
-    this.timer = setInterval(() => this.keepalive(), this.o.keepaliveIntervalS * 1000);
+    this.timer = setInterval(this.keepaliveGuarded, this.o.keepaliveIntervalS * 1000);
     this.keepalive();
   }
 

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Concentrator } from '../hal/index.js';
+import { guard, type Concentrator } from '../hal/index.js';
 import type { ForwarderConfig } from './config/index.js';
 import { Downstream } from './downstream.js';
-import { ServerLink, type LookupFn } from './net/server-link.js';
+import { ServerLink, type LookupFn, type ServerLinkCounters } from './net/server-link.js';
 import { encodeStat, makeStat } from './protocol/index.js';
 import { BeaconService } from './beacon.js';
 import { Regulation } from './regulation.js';
@@ -85,7 +85,10 @@ export class Forwarder extends EventEmitter {
     const bc = o.config.buffer;
     const servers = g.servers?.length ? g.servers : [{ address: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, upEnabled: true, downEnabled: true }];
     this.links = servers.map(
-      (sv, i) => new ServerLink({ host: sv.address, portUp: sv.portUp, portDown: sv.portDown, log: o.log.child({ module: 'link', server: i }), lookup: o.lookup }),
+      (sv, i) => new ServerLink({
+        host: sv.address, portUp: sv.portUp, portDown: sv.portDown, log: o.log.child({ module: 'link', server: i }), lookup: o.lookup,
+        onInternalError: (n) => this.stats.recordInternalError(n),
+      }),
     );
     this.link = this.links[0]!;
     this.serverNames = servers.map((sv) => `${sv.address}:${sv.portUp}`);
@@ -142,7 +145,10 @@ export class Forwarder extends EventEmitter {
     this.downstream = this.downstreams[0]!;
     if (recording) o.concentrator.onTxStart?.((e) => recording.txStart(e));
     this.beacons = o.gps && g.beaconPeriodS > 0
-      ? new BeaconService({ gateway: g, gps: o.gps, scheduler: this.scheduler, concentrator: o.concentrator, log: o.log.child({ module: 'beacon' }) })
+      ? new BeaconService({
+        gateway: g, gps: o.gps, scheduler: this.scheduler, concentrator: o.concentrator, log: o.log.child({ module: 'beacon' }),
+        onInternalError: (n) => this.stats.recordInternalError(n),
+      })
       : null;
   }
 
@@ -157,7 +163,7 @@ export class Forwarder extends EventEmitter {
     this.upstream.start();
     for (const d of this.downstreams) d.start();
     this.beacons?.start();
-    this.statTimer = setInterval(() => this.report(), g.statIntervalS * 1000);
+    this.statTimer = setInterval(guard(this.log, (n) => this.stats.recordInternalError(n), 'stat timer', () => this.report()), g.statIntervalS * 1000);
     this.log.info(
       { gatewayId: g.gatewayId, gatewayIdFrom: g.gatewayIdFrom, server: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, radio: g.radio },
       'forwarder started',
@@ -211,7 +217,7 @@ export class Forwarder extends EventEmitter {
             rxnb: i.rxnb, rxok: i.rxok, rxBad: i.rxBad, rxNoCrc: i.rxNoCrc, rxfw: i.rxfw,
             filtered: i.rxFiltered, lost: i.rxLost, payloadBytes: i.rxPayloadBytes,
             pushDataSent: i.pushDataSent, pushDataBytes: i.pushDataBytes, pushAckPercent: r.ackrPercent,
-            pushAckIgnored: i.pushAckIgnored, garbage: i.upGarbage, latencyUs: r.uplinkLatencyUs,
+            pushAckIgnored: i.pushAckIgnored, garbage: i.upGarbage, unencodable: i.rxUnencodable, latencyUs: r.uplinkLatencyUs,
           },
           downstream: {
             pullDataSent: i.pullDataSent, pullAckPercent: r.pullAckPercent, pullRespReceived: i.pullRespReceived,
@@ -220,6 +226,7 @@ export class Forwarder extends EventEmitter {
             txExpired: i.txExpired, rejectedSinceStart: r.rejected,
           },
           jit: { queued: this.scheduler.jit.size },
+          internalErrors: i.internalErrors,
           link: { server: this.link.serverAddress, ...this.link.counters },
           gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled',
           ...(this.o.concentrator.radioStats ? { radio: this.o.concentrator.radioStats() } : {}),
@@ -230,6 +237,19 @@ export class Forwarder extends EventEmitter {
     this.lastReport = r;
     this.emit('report', r);
     return r;
+  }
+
+  /**
+   * Exceptions caught by the last-resort guards of socket, timer and serial
+   * callbacks since start: each one is a bug that was logged and survived.
+   * `forwarder` is the loops' (per handler in `byHandler`), `radio` the
+   * concentrator's own guards, `gps` the GPS service's and its serial port's.
+   */
+  internalErrors(): ForwarderStatus['internalErrors'] {
+    const forwarder = this.stats.counters.internalErrors;
+    const radio = this.o.concentrator.internalErrors?.() ?? 0;
+    const gps = (this.o.gps?.counters.internalErrors ?? 0) + (this.o.gps?.source?.counters['internalErrors'] ?? 0);
+    return { total: forwarder + radio + gps, forwarder, radio, gps, byHandler: { ...this.stats.internalErrorsByHandler } };
   }
 
   /** One line: fix, satellites, time reference. */
@@ -265,6 +285,7 @@ export class Forwarder extends EventEmitter {
         lastPushAckAgeS: pushAge, lastPullAckAgeS: pullAge, lastPushRttMs: a?.pushRttMs ?? null, lastPullRttMs: a?.pullRttMs ?? null,
         pushAckPercent: i === 0 ? (this.lastReport?.ackrPercent ?? null) : null, pullAckPercent: i === 0 ? (this.lastReport?.pullAckPercent ?? null) : null,
         uplink: up ? { outage: up.outage, buffered: up.buffered, counters: { ...up.counters } } : null,
+        link: { ...link.counters },
       };
     });
     const radioStats = this.o.concentrator.radioStats?.() ?? {};
@@ -285,6 +306,7 @@ export class Forwarder extends EventEmitter {
         queued: this.stats.counters.beaconQueued, sent: this.stats.counters.beaconSent, rejected: this.stats.counters.beaconRejected,
       },
       queue: { depth: this.scheduler.jit.size },
+      internalErrors: this.internalErrors(),
       regulation: this.regulation.status(this.o.wallClockMs?.() ?? Date.now()),
       buffer: {
         enabled: this.uplinkBuffer !== null, outage: this.upstream.outage, uplinks: this.uplinkBuffer?.length ?? 0, bytes: this.uplinkBuffer?.sizeBytes ?? 0,
@@ -307,11 +329,14 @@ export interface ForwarderStatus {
     lastPushAckAgeS: number | null; lastPullAckAgeS: number | null; lastPushRttMs: number | null; lastPullRttMs: number | null;
     pushAckPercent: number | null; pullAckPercent: number | null;
     uplink: { outage: boolean; buffered: number; counters: Record<string, number> } | null;
+    /** The sockets' counters: datagrams from foreign addresses, send errors, resolution failures. */
+    link: ServerLinkCounters;
   }[];
   time: { gps: string; detail?: ReturnType<GpsService['status']> };
   counters: { total: CounterSet; lastInterval: CounterSet | null; statIntervalS: number; rejected: Record<TxAckError, number> };
   beacons: { enabled: boolean; periodS: number; queuedAhead: number; queued: number; sent: number; rejected: number };
   queue: { depth: number };
+  internalErrors: { total: number; forwarder: number; radio: number; gps: number; byHandler: Record<string, number> };
   regulation: ReturnType<Regulation['status']>;
   buffer: { enabled: boolean; outage: boolean; uplinks: number; bytes: number; added: number; delivered: number; dropped: { count: number; bytes: number; age: number } };
 }

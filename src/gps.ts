@@ -17,6 +17,7 @@
 import type { Logger } from 'pino';
 import type { Concentrator } from '../hal/index.js';
 import type { GpioProvider } from '../hal/gpio/lines.js';
+import { guard } from '../hal/index.js';
 import { parseNmea, type NmeaReject } from '../hal/gps/nmea.js';
 import { DEFAULT_LEAP_SECONDS, gpsToUtcMs, TimeReference, utcToGpsMs, type TimeReferenceOptions, type TimeReferenceStatus } from '../hal/gps/time-reference.js';
 import { parseNavTimegps } from '../hal/gps/ubx.js';
@@ -71,6 +72,8 @@ export class GpsService {
     lines: 0, rmc: 0, gga: 0, zda: 0, navTimegps: 0, other: 0,
     rejected: { 'no-start': 0, 'no-checksum': 0, 'bad-checksum': 0, 'too-long': 0, malformed: 0 } as Record<NmeaReject, number>,
     ppsPairs: 0, coarsePairs: 0, unpaired: 0,
+    /** Exceptions caught by the guard of the validity timer (each logged). */
+    internalErrors: 0,
   };
   private lat: number | null = null;
   private lon: number | null = null;
@@ -109,7 +112,7 @@ export class GpsService {
 
   /** Starts the 1 s validity check (logs when the reference becomes valid or is lost). */
   start(): void {
-    this.timer = setInterval(() => this.checkValidity(), 1000);
+    this.timer = setInterval(guard(this.o.log, () => this.counters.internalErrors++, 'GPS validity timer', () => this.checkValidity()), 1000);
   }
 
   stop(): void {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { RxPacket } from '../hal/index.js';
-import { u32 } from '../hal/index.js';
+import { guard, u32 } from '../hal/index.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { ServerLink } from './net/server-link.js';
 import { TokenSource } from './net/tokens.js';
@@ -130,7 +130,7 @@ export class ServerUplink {
         this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer file not read');
       }
     }
-    this.tick = setInterval(() => this.onTick(), Math.max(10, Math.floor(this.o.pushTimeoutMs / 2)));
+    this.tick = setInterval(guard(this.log, (n) => this.o.stats.recordInternalError(n), 'uplink retry timer', () => this.onTick()), Math.max(10, Math.floor(this.o.pushTimeoutMs / 2)));
     return b.buffer.maxSeq;
   }
 

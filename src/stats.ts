@@ -54,6 +54,10 @@ export interface CounterSet {
   beaconQueued: number;
   beaconSent: number;
   beaconRejected: number;
+  /** Exceptions caught by a last-resort guard (a bug: see byHandler in the status). */
+  internalErrors: number;
+  /** Received packets dropped because a value could not be written as an rxpk (a radio driver bug). */
+  rxUnencodable: number;
 }
 
 function zeroCounters(): CounterSet {
@@ -63,6 +67,7 @@ function zeroCounters(): CounterSet {
     pullDataSent: 0, pullAckReceived: 0, pullAckIgnored: 0, pullRespReceived: 0, pullRespBytes: 0,
     pullRespInvalid: 0, downGarbage: 0, txAckSent: 0, txRequested: 0, txSent: 0, txBytes: 0,
     txFailed: 0, txExpired: 0, upGarbage: 0, beaconQueued: 0, beaconSent: 0, beaconRejected: 0, rxBuffered: 0, rxBufferDelivered: 0, pushRetries: 0, pushUnacked: 0,
+    internalErrors: 0, rxUnencodable: 0,
   };
 }
 
@@ -103,6 +108,8 @@ export class ForwarderStats {
   readonly rejected: Record<TxAckError, number> = Object.fromEntries(
     TX_ACK_ERRORS.map((e) => [e, 0]),
   ) as Record<TxAckError, number>;
+  /** Exceptions caught by last-resort guards, per handler name, since start. */
+  readonly internalErrorsByHandler: Record<string, number> = {};
   private last: CounterSet = zeroCounters();
   private latency = new Float64Array(1024);
   private latencyCount = 0;
@@ -116,6 +123,12 @@ export class ForwarderStats {
       this.latency = bigger;
     }
     this.latency[this.latencyCount++] = us;
+  }
+
+  /** Records an exception caught by the guard of handler `name` (see hal guard()). */
+  recordInternalError(name: string): void {
+    this.counters.internalErrors++;
+    this.internalErrorsByHandler[name] = (this.internalErrorsByHandler[name] ?? 0) + 1;
   }
 
   /** Records a TX_ACK error sent to the server. */

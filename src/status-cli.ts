@@ -57,6 +57,9 @@ export function formatStatus(s: ForwarderStatus): string {
   rows.push(['PULL_DATA', `${t.pullDataSent} sent, ${t.pullAckReceived} acked`]);
   rows.push(['downlinks', `${t.pullRespReceived} requested, ${t.txSent} sent, ${t.txFailed} failed, ${t.txExpired} expired; queue ${s.queue.depth}`]);
   rows.push(['rejected', rejected]);
+  // Shown only when it happened: each is a bug that a last-resort guard caught, logged and survived.
+  const internal = s.internalErrors?.total ?? 0;
+  if (internal > 0) rows.push(['errors', `${internal} internal errors caught and survived (see the log)`]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { BoardConfig, Concentrator, TxPacket } from '../hal/index.js';
-import { timeOnAirUs } from '../hal/index.js';
+import { guard, timeOnAirUs } from '../hal/index.js';
 import { JitQueue, type JitClass } from './jit/index.js';
 import type { TxRequest } from './protocol/index.js';
 import type { TxAckError } from './protocol/tx-ack-error.js';
@@ -47,9 +47,11 @@ export class TxScheduler {
   /** Queued frames that are beacons (counted apart, as PF4 does). */
   private readonly beacons = new WeakSet<TxPacket>();
   private readonly log: Logger;
+  private readonly serviceGuarded: () => void;
 
   constructor(private readonly o: TxSchedulerOptions) {
     this.log = o.log;
+    this.serviceGuarded = guard(this.log, (n) => o.stats.recordInternalError(n), 'TX hand-over timer', () => this.service());
   }
 
   /**
@@ -181,7 +183,7 @@ export class TxScheduler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (inUs === null) return;
-    this.timer = setTimeout(() => void this.service(), Math.max(0, Math.ceil(inUs / 1000)));
+    this.timer = setTimeout(this.serviceGuarded, Math.max(0, Math.ceil(inUs / 1000)));
   }
 
   private async service(): Promise<void> {
@@ -192,7 +194,7 @@ export class TxScheduler {
     } catch (err) {
       // A radio that stopped answering: retry at a pace that does not flood the log.
       this.log.error({ err: (err as Error).message, retryInMs: COUNTER_RETRY_MS }, 'counter read failed; retrying');
-      this.timer = setTimeout(() => void this.service(), COUNTER_RETRY_MS);
+      this.timer = setTimeout(this.serviceGuarded, COUNTER_RETRY_MS);
       return;
     }
     const { due, expired } = this.jit.takeDue(now);

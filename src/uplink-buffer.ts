@@ -6,6 +6,14 @@
  * saved to a file (one rxpk per line) so a restart does not lose them.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { checkJsonLimits, type JsonLimits } from '../hal/index.js';
+
+/**
+ * Size and depth limits of one line of the buffer file, checked before it is
+ * parsed: a line is `[atMs, seq, "<rxpk text>"]` (depth 1), and an rxpk of a
+ * 255-byte frame is about 600 bytes (up to twice that with its quotes escaped).
+ */
+export const BUFFER_LINE_LIMITS: JsonLimits = { maxBytes: 16_384, maxDepth: 4 };
 
 /** Limits of the buffer. */
 export interface UplinkBufferLimits {
@@ -151,6 +159,10 @@ export class UplinkBuffer {
     let bad = 0;
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       if (!line) continue;
+      if (checkJsonLimits(line, BUFFER_LINE_LIMITS) !== null) {
+        bad++;
+        continue;
+      }
       try {
         const [atMs, seq, rxpk] = JSON.parse(line) as [number, number, string];
         if (typeof atMs !== 'number' || typeof seq !== 'number' || typeof rxpk !== 'string') throw new Error('shape');

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Concentrator, RxPacket } from '../hal/index.js';
+import { guard, type Concentrator, type RxPacket } from '../hal/index.js';
 import { encodeRxpk, rxPacketToRxpk, type RxTime } from './protocol/index.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
@@ -49,10 +49,12 @@ export class Upstream {
   private running = false;
   /** Order of reception of each uplink, so a buffer keeps it whatever comes back when. */
   private seq = 0;
+  private readonly kickGuarded: () => void;
 
   constructor(private readonly o: UpstreamOptions) {
     this.log = o.log;
-    o.concentrator.onReceive(() => this.kick());
+    this.kickGuarded = guard(this.log, (n) => o.stats.recordInternalError(n), 'uplink fetch', () => this.kick());
+    o.concentrator.onReceive(this.kickGuarded);
   }
 
   get servers(): readonly ServerUplink[] {
@@ -63,7 +65,7 @@ export class Upstream {
   start(): void {
     this.running = true;
     for (const s of this.o.servers) this.seq = Math.max(this.seq, s.start());
-    this.timer = setInterval(() => this.kick(), FETCH_SLEEP_MS);
+    this.timer = setInterval(this.kickGuarded, FETCH_SLEEP_MS);
   }
 
   /** Stops polling; a fetch under way completes; buffers are saved. */
@@ -111,7 +113,7 @@ export class Upstream {
         this.draining = false;
         if (this.again) {
           this.again = false;
-          setImmediate(() => this.kick());
+          setImmediate(this.kickGuarded);
         }
       });
   }
@@ -155,11 +157,24 @@ export class Upstream {
     const packets = this.filter(fetched);
     const stat = this.pendingStat;
     if (packets.length === 0 && stat === null) return;
-    const rxpks = packets.map((p) => ({ rxpk: encodeRxpk(rxPacketToRxpk(p, this.o.rxTime?.(p.countUs))), seq: ++this.seq }));
+    // One packet whose values cannot be written (a radio driver reporting a non-finite RSSI) is dropped
+    // alone: the others of the fetch still go out.
+    const rxpks: { rxpk: string; seq: number }[] = [];
+    const encoded: RxPacket[] = [];
+    for (const p of packets) {
+      try {
+        rxpks.push({ rxpk: encodeRxpk(rxPacketToRxpk(p, this.o.rxTime?.(p.countUs))), seq: ++this.seq });
+        encoded.push(p);
+      } catch (err) {
+        this.o.stats.counters.rxUnencodable++;
+        this.log.warn({ tmst: p.countUs, err: (err as Error).message }, 'uplink dropped: the radio reported a value an rxpk cannot carry');
+      }
+    }
+    if (encoded.length === 0 && stat === null) return;
     this.pendingStat = null;
     // Latency is read on the concentrator's own counter, the clock the receive stamp came from.
     const now = await this.o.concentrator.counterUs();
-    for (const s of this.o.servers) s.deliver(rxpks, stat, packets, now);
+    for (const s of this.o.servers) s.deliver(rxpks, stat, encoded, now);
   }
 
 }

@@ -12,6 +12,7 @@
  * CFG-MSG enabling NAV-TIMEGPS is sent after each open.
  */
 import type { Logger } from 'pino';
+import { guard } from '../guard.js';
 import { cfgMsgNavTimegps, GpsFramer } from './ubx.js';
 
 /** What the source hands over, each with the host time it arrived (performance.now ms). */
@@ -43,13 +44,17 @@ interface PortLike {
 
 /** A GPS receiver on a tty. */
 export class SerialGpsSource {
-  readonly counters = { opens: 0, openFailures: 0, closes: 0, lines: 0, ubxFrames: 0, badUbx: 0, bytesSkipped: 0 };
+  /** internalErrors: exceptions caught by the guards of the serial callbacks (each logged). */
+  readonly counters = { opens: 0, openFailures: 0, closes: 0, lines: 0, ubxFrames: 0, badUbx: 0, bytesSkipped: 0, internalErrors: 0 };
   state: 'stopped' | 'opening' | 'open' | 'waiting' = 'stopped';
   lastError: string | null = null;
   private port: PortLike | null = null;
   private timer: NodeJS.Timeout | null = null;
   private delayMs: number;
   private running = false;
+  private readonly count = () => {
+    this.counters.internalErrors++;
+  };
 
   constructor(
     private readonly o: SerialGpsOptions,
@@ -108,7 +113,7 @@ export class SerialGpsSource {
   private attach(port: PortLike): void {
     if (this.o.ubx) {
       const framer = new GpsFramer();
-      port.on('data', (chunk: Buffer) => {
+      port.on('data', guard(this.o.log, this.count, 'GPS serial data', (chunk: Buffer) => {
         const at = performance.now();
         for (const f of framer.push(chunk)) {
           if (f.kind === 'nmea') {
@@ -122,14 +127,18 @@ export class SerialGpsSource {
           }
         }
         this.counters.bytesSkipped = framer.skipped;
-      });
+      }));
     } else {
       void import('@serialport/parser-readline').then(({ ReadlineParser }) => {
         const lines = port.pipe(new ReadlineParser({ delimiter: '\n', encoding: 'latin1' }));
-        lines.on('data', (line: string) => {
+        lines.on('data', guard(this.o.log, this.count, 'GPS serial line', (line: string) => {
           this.counters.lines++;
           this.listener.nmea(line, performance.now());
-        });
+        }));
+      }).catch((err: Error) => {
+        // The optional line parser missing, or the port gone before it was attached: no NMEA will be read.
+        this.o.log.error({ err: err.message, path: this.o.path }, 'GPS line reader not started');
+        this.count();
       });
     }
     port.on('error', (err?: Error) => this.o.log.warn({ err: err?.message, path: this.o.path }, 'GPS serial port error'));
@@ -147,7 +156,7 @@ export class SerialGpsSource {
     this.lastError = message;
     this.state = 'waiting';
     if (!this.running) return;
-    this.timer = setTimeout(() => void this.open(), this.delayMs);
+    this.timer = setTimeout(guard(this.o.log, this.count, 'GPS serial reopen timer', () => this.open()), this.delayMs);
     this.delayMs = Math.min(this.o.reopenMaxMs ?? 30_000, this.delayMs * 2);
   }
 }

@@ -7,6 +7,7 @@
  * for implicit-header frames (beacons) and omits it otherwise, so the usual
  * datagram is exactly the one of the contract.
  */
+import { checkJsonLimits, showJsonValue, type JsonLimits } from '../json-limits.js';
 import type { CodeRate, CrcStatus, RadioParams } from '../types.js';
 
 /** An end device's frame, sent to the sim. Its arrival is the end of reception. */
@@ -62,6 +63,21 @@ export type AirMessage = AirUplink | AirListen | AirListening | AirDownlink | Ai
 export type AirDecodeResult = { ok: true; msg: AirMessage } | { ok: false; reason: string };
 
 const CODE_RATES: readonly string[] = ['4/5', '4/6', '4/7', '4/8'];
+
+/**
+ * Size and depth limits of a virtual-air datagram, checked before parsing.
+ * The largest real one (a downlink of 255 bytes) is about 600 bytes at
+ * depth 1.
+ */
+export const AIR_JSON_LIMITS: JsonLimits = { maxBytes: 8192, maxDepth: 16 };
+
+/**
+ * RSSI and SNR an uplink may claim: wider than any radio reports (the
+ * SX1301 reads about -140..0 dBm and -20..+15 dB), narrow enough that every
+ * value is written as a normal rxpk number (1e300 dBm is not a reception).
+ */
+export const AIR_RSSI_DBM = { min: -200, max: 50 } as const;
+export const AIR_SNR_DB = { min: -50, max: 50 } as const;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
 
 /** MHz on the air → whole Hz. */
@@ -78,9 +94,9 @@ function parseRadio(modu: unknown, datr: unknown, codr: unknown): RadioParams | 
     if (typeof datr !== 'number' || !Number.isInteger(datr) || datr <= 0) return 'FSK datr must be a positive integer (bit/s)';
     return { modulation: 'FSK', datarateBps: datr };
   }
-  if (modu !== 'LORA') return `modu must be "LORA" or "FSK", got ${JSON.stringify(modu)}`;
+  if (modu !== 'LORA') return `modu must be "LORA" or "FSK", got ${showJsonValue(modu)}`;
   const m = typeof datr === 'string' ? /^SF(7|8|9|10|11|12)BW(125|250|500)$/.exec(datr) : null;
-  if (!m) return `LoRa datr must look like "SF7BW125", got ${JSON.stringify(datr)}`;
+  if (!m) return `LoRa datr must look like "SF7BW125", got ${showJsonValue(datr)}`;
   const cr = codr ?? '4/5';
   if (typeof cr !== 'string' || !CODE_RATES.includes(cr)) return `codr must be one of ${CODE_RATES.join(', ')}`;
   return {
@@ -100,8 +116,10 @@ function num(o: Record<string, unknown>, k: string, dflt?: number): number | str
 /** True for an integer counter value in [0, 2^32). */
 const isU32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
 
-/** Decodes one datagram of the virtual air; never throws. */
+/** Decodes one datagram of the virtual air (within {@link AIR_JSON_LIMITS}); never throws. */
 export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
+  const over = checkJsonLimits(buf, AIR_JSON_LIMITS);
+  if (over !== null) return { ok: false, reason: `datagram refused: ${over}` };
   let o: unknown;
   try {
     o = JSON.parse(buf.toString());
@@ -127,8 +145,10 @@ export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
       if (typeof radio === 'string') return { ok: false, reason: radio };
       const rssi = num(m, 'rssi', -60);
       if (typeof rssi === 'string') return { ok: false, reason: rssi };
+      if (rssi < AIR_RSSI_DBM.min || rssi > AIR_RSSI_DBM.max) return { ok: false, reason: `rssi must be in [${AIR_RSSI_DBM.min}, ${AIR_RSSI_DBM.max}] dBm` };
       const lsnr = num(m, 'lsnr', 10);
       if (typeof lsnr === 'string') return { ok: false, reason: lsnr };
+      if (lsnr < AIR_SNR_DB.min || lsnr > AIR_SNR_DB.max) return { ok: false, reason: `lsnr must be in [${AIR_SNR_DB.min}, ${AIR_SNR_DB.max}] dB` };
       const crc = m.crc ?? 'ok';
       if (crc !== 'ok' && crc !== 'bad' && crc !== 'none') return { ok: false, reason: 'crc must be ok, bad or none' };
       if (typeof m.data !== 'string' || !BASE64.test(m.data)) return { ok: false, reason: 'data must be standard base64' };
@@ -157,7 +177,7 @@ export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
       if (radio.modulation === 'FSK' && !(typeof m.fdev === 'number' && Number.isFinite(m.fdev) && m.fdev >= 0)) return { ok: false, reason: 'fdev must be a non-negative number (Hz)' };
       if (typeof m.data !== 'string' || !BASE64.test(m.data)) return { ok: false, reason: 'data must be standard base64' };
       const payload = Buffer.from(m.data, 'base64');
-      if (m.size !== payload.length) return { ok: false, reason: `size ${JSON.stringify(m.size)} does not match the ${payload.length} bytes of data` };
+      if (m.size !== payload.length) return { ok: false, reason: `size ${showJsonValue(m.size)} does not match the ${payload.length} bytes of data` };
       const dl: AirDownlink = {
         op: 'downlink', countUs: count, targetUs: target, freqHz: toHz(freq), radio, powerDbm: powe,
         invertPolarity: m.ipol === true, preambleSymbols: prea, noCrc: m.ncrc, payload,
@@ -167,7 +187,7 @@ export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
       return { ok: true, msg: dl };
     }
     default:
-      return { ok: false, reason: `unknown op ${JSON.stringify(m.op)}` };
+      return { ok: false, reason: `unknown op ${showJsonValue(m.op)}` };
   }
 }
 

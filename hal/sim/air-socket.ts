@@ -5,6 +5,7 @@
  */
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
+import { guard } from '../guard.js';
 
 /** Most virtual-air listeners kept at once; a new one evicts the oldest. */
 export const MAX_LISTENERS = 16;
@@ -12,10 +13,18 @@ export const MAX_LISTENERS = 16;
 /**
  * Binds a UDP socket for the virtual air at `address:port` (0 = any free
  * port); rejects with a coded error naming the address when that fails.
+ * `onMessage` runs under a last-resort guard: an exception is logged, told
+ * to `onInternalError` and the socket keeps receiving.
  */
-export async function bindAirSocket(address: string, port: number, log: Logger, onMessage: (m: Buffer, from: dgram.RemoteInfo) => void): Promise<dgram.Socket> {
+export async function bindAirSocket(
+  address: string,
+  port: number,
+  log: Logger,
+  onMessage: (m: Buffer, from: dgram.RemoteInfo) => void,
+  onInternalError: (handler: string) => void,
+): Promise<dgram.Socket> {
   const sock = dgram.createSocket('udp4');
-  sock.on('message', onMessage);
+  sock.on('message', guard(log, onInternalError, 'virtual air datagram', onMessage));
   sock.on('error', (err) => log.warn({ err: err.message }, 'virtual air socket error'));
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);

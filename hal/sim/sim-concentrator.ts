@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Concentrator } from '../concentrator.js';
+import { guard } from '../guard.js';
 import { frameAirtimeUs } from '../lora/time-on-air.js';
 import type { BoardConfig, RxPacket, SendResult, TxPacket, TxStatus } from '../types.js';
 import { decodeAirMessage, encodeAirMessage } from './air-protocol.js';
@@ -40,6 +41,8 @@ export interface SimCounters {
   /** `{"op":"pps"}` datagrams latched. */
   ppsEdges: number;
   txRefused: number;
+  /** Exceptions caught by the guards of the air socket, TX thread and receive-signal callbacks (each logged). */
+  internalErrors: number;
 }
 
 interface Scheduled {
@@ -60,7 +63,7 @@ interface Scheduled {
  */
 export class SimConcentrator implements Concentrator {
   readonly counters: SimCounters = {
-    airDatagrams: 0, airMalformed: 0, notOnPlan: 0, received: 0, fifoOverflow: 0, emitted: 0, txRefused: 0, ppsEdges: 0,
+    airDatagrams: 0, airMalformed: 0, notOnPlan: 0, received: 0, fifoOverflow: 0, emitted: 0, txRefused: 0, ppsEdges: 0, internalErrors: 0,
   };
   private clock: SimClock | null = null;
   private sock: dgram.Socket | null = null;
@@ -79,9 +82,22 @@ export class SimConcentrator implements Concentrator {
   /** Last time a FIFO-overflow warning was logged, ms (one per second at most). */
   private lastOverflowLogMs = -Infinity;
   private readonly log: Logger;
+  private readonly countFault = () => {
+    this.counters.internalErrors++;
+  };
+  /** Tells the onReceive callbacks of a burst of frames (the upstream loop fetches then). */
+  private readonly signal: () => void;
 
   constructor(private readonly o: SimConcentratorOptions) {
     this.log = o.log;
+    this.signal = guard(this.log, this.countFault, 'receive signal', () => {
+      this.signalPending = false;
+      for (const cb of this.callbacks) cb();
+    });
+  }
+
+  internalErrors(): number {
+    return this.counters.internalErrors;
   }
 
   /** The bound UDP port of the virtual air (after start). */
@@ -92,7 +108,7 @@ export class SimConcentrator implements Concentrator {
 
   async start(): Promise<void> {
     if (this.clock) return;
-    const sock = await bindAirSocket(this.o.airAddress, this.o.airPort, this.log, (m, r) => this.onAir(m, r));
+    const sock = await bindAirSocket(this.o.airAddress, this.o.airPort, this.log, (m, r) => this.onAir(m, r), this.countFault);
     try {
       sock.setRecvBufferSize(4 << 20);
     } catch {
@@ -106,7 +122,7 @@ export class SimConcentrator implements Concentrator {
     this.worker = new Worker(new URL('./tx-worker.js', import.meta.url), {
       workerData: { originNs, startUs: startUs >>> 0, stopFlag: shared },
     });
-    this.worker.on('message', (r: TxWorkerReport) => this.onEmitted(r));
+    this.worker.on('message', guard(this.log, this.countFault, 'TX thread report', (r: TxWorkerReport) => this.onEmitted(r)));
     this.worker.on('error', (err) => this.log.error({ err: err.message }, 'sim TX thread failed'));
     this.worker.on('exit', (code) => {
       if (this.clock) {
@@ -292,10 +308,7 @@ export class SimConcentrator implements Concentrator {
     if (!this.signalPending) {
       this.signalPending = true;
       // One signal per burst: frames arriving in the same turn are fetched together.
-      setImmediate(() => {
-        this.signalPending = false;
-        for (const cb of this.callbacks) cb();
-      });
+      setImmediate(this.signal);
     }
   }
 }

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { decodeAirMessage, encodeAirMessage } from '../sim/air-protocol.js';
 import { AirListeners, bindAirSocket } from '../sim/air-socket.js';
+import { guard } from '../guard.js';
 import type { LoraBandwidthHz, SpreadingFactor } from '../types.js';
 import { powerFromPaRegisters } from './modem-config.js';
 import { Reg } from './registers.js';
@@ -35,12 +36,14 @@ export interface EmulatorAirOptions {
   airAddress: string;
   airPort: number;
   log: Logger;
+  /** Told of each exception its guards catch (the driver counts them); they are counted here as well. */
+  onInternalError?: () => void;
 }
 
 
 /** The emulated radio's antenna on the virtual air. */
 export class EmulatorAir {
-  readonly counters = { airDatagrams: 0, airMalformed: 0, notHeard: 0, heard: 0, emitted: 0 };
+  readonly counters = { airDatagrams: 0, airMalformed: 0, notHeard: 0, heard: 0, emitted: 0, internalErrors: 0 };
   private sock: dgram.Socket | null = null;
   private readonly listeners = new AirListeners();
 
@@ -48,12 +51,17 @@ export class EmulatorAir {
     o.chip.onTxStart((tx) => this.onTx(tx));
   }
 
+  private readonly countFault = (): void => {
+    this.counters.internalErrors++;
+    this.o.onInternalError?.();
+  };
+
   get port(): number {
     return (this.sock!.address() as AddressInfo).port;
   }
 
   async start(): Promise<void> {
-    const sock = await bindAirSocket(this.o.airAddress, this.o.airPort, this.o.log, (m, r) => this.onAir(m, r));
+    const sock = await bindAirSocket(this.o.airAddress, this.o.airPort, this.o.log, (m, r) => this.onAir(m, r), this.countFault);
     this.sock = sock;
     this.o.log.info({ air: `${this.o.airAddress}:${this.port}` }, 'emulated SX1276 on the virtual air');
   }
@@ -104,7 +112,7 @@ export class EmulatorAir {
     this.counters.emitted++;
     const targetUs = this.o.counter.currentTxTarget;
     // Encoded and sent after the mode write returns, so the TX start is not delayed by the socket.
-    setImmediate(() => this.announce(tx, targetUs));
+    setImmediate(guard(this.o.log, this.countFault, 'emulator TX announce', () => this.announce(tx, targetUs)));
   }
 
   private announce(tx: EmulatedTx, targetUs: number | null): void {

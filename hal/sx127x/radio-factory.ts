@@ -40,7 +40,7 @@ export function createSx127xRadio(s: Sx127xRadioSettings): Sx127xConcentrator {
   const open = async (): Promise<Sx127xHardware> => {
     if (s.spiDevice === 'emulator') {
       const board = new EmulatedSx127x({ clockUs, dio0: s.dio0PinBcm !== null, reset: s.resetPinBcm !== null });
-      const air = new EmulatorAir({ chip: board.chip, counter: conc, clockUs, airAddress: s.air.address, airPort: s.air.port, log: s.log });
+      const air = new EmulatorAir({ chip: board.chip, counter: conc, clockUs, airAddress: s.air.address, airPort: s.air.port, log: s.log, onInternalError: conc.countInternalError });
       await air.start();
       const hw = board.hardware();
       return { ...hw, close: async () => {

@@ -147,7 +147,7 @@ export class Sx127xConcentrator extends Sx127xRadioCore implements Concentrator 
     const job: TxJob = { packet: p, targetMono, targetCount, airtimeUs };
     this.job = job;
     const prepareIn = (targetMono - (this.o.prepareLeadUs ?? T.prepareLeadUs) - now) / 1000;
-    job.timer = setTimeout(() => void this.runTx(job), Math.max(0, Math.floor(prepareIn)));
+    job.timer = setTimeout(this.guarded('TX timer', () => this.runTx(job)), Math.max(0, Math.floor(prepareIn)));
     return { ok: true };
   }
 
@@ -279,9 +279,9 @@ export class Sx127xConcentrator extends Sx127xRadioCore implements Concentrator 
     }
     if (this.txStartCallbacks.length > 0) {
       const e = { targetUs: job.targetCount, startUs: u32(this.counterAt(after)) };
-      setImmediate(() => {
+      setImmediate(this.guarded('TX start callbacks', () => {
         for (const cb of this.txStartCallbacks) cb(e);
-      });
+      }));
     }
   }
 
@@ -302,11 +302,11 @@ export class Sx127xConcentrator extends Sx127xRadioCore implements Concentrator 
         this.fault(`TxDone never came (${Math.round(job.airtimeUs / 1000)} ms frame, waited ${Math.round((this.clock() - job.firedMono!) / 1000)} ms)`);
         return;
       }
-      job.timer = setTimeout(() => void check(attempt + 1), T.txDoneCheckMs);
+      job.timer = setTimeout(this.guarded('TxDone check timer', () => check(attempt + 1)), T.txDoneCheckMs);
     };
     // With DIO0 the edge normally comes first; the check is a safety net 20 ms after the expected end.
     const inMs = (job.firedMono! + job.airtimeUs - this.clock()) / 1000 + (this.hw?.dio0 ? T.txDoneCheckMs : 0);
-    job.timer = setTimeout(() => void check(0), Math.max(0, Math.ceil(inMs)));
+    job.timer = setTimeout(this.guarded('TxDone check timer', () => check(0)), Math.max(0, Math.ceil(inMs)));
   }
 
   protected async onTxDone(atMono: number, fromDio0: boolean): Promise<void> {

@@ -4,6 +4,7 @@
  * the tmst stamp, the health check, faults and re-initialisation. The
  * transmit half and the public Concentrator API are in sx127x-concentrator.ts.
  */
+import { guard } from '../guard.js';
 import { Reinitializer } from '../reinit.js';
 import type { Logger } from 'pino';
 import { timeOnAirUs } from '../lora/time-on-air.js';
@@ -27,7 +28,7 @@ const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export abstract class Sx127xRadioCore {
   readonly counters: Sx127xCounters = {
     rxFrames: 0, rxCrcBad: 0, rxNoCrc: 0, rxFifoOverflow: 0, rxSpurious: 0, txStarted: 0, txDone: 0, txLate: 0,
-    txRefused: 0, txAborted: 0, faults: 0, reinits: 0, dio0Errors: 0, rxMissedEdge: 0,
+    txRefused: 0, txAborted: 0, faults: 0, reinits: 0, dio0Errors: 0, rxMissedEdge: 0, internalErrors: 0,
   };
   /** Signed TX start error (start − target), µs. */
   readonly txStartErrorUs = new SampleRing();
@@ -105,7 +106,7 @@ export abstract class Sx127xRadioCore {
       throw err;
     }
     this.hw.dio0?.watch(
-      () => this.onDio0(this.clock()),
+      this.guarded('DIO0 edge', () => this.onDio0(this.clock())),
       (err) => {
         // The edge was seen but its value could not be read: the health check and the TxDone watchdog cover it.
         this.counters.dio0Errors++;
@@ -113,9 +114,9 @@ export abstract class Sx127xRadioCore {
       },
     );
     if (!this.hw.dio0) {
-      this.pollTimer = setInterval(() => void this.poll(), this.o.pollIntervalMs ?? T.pollIntervalMs);
+      this.pollTimer = setInterval(this.guarded('IRQ poll timer', () => this.poll()), this.o.pollIntervalMs ?? T.pollIntervalMs);
     }
-    this.healthTimer = setInterval(() => void this.healthCheck(), this.o.healthIntervalMs ?? T.healthIntervalMs);
+    this.healthTimer = setInterval(this.guarded('health check timer', () => this.healthCheck()), this.o.healthIntervalMs ?? T.healthIntervalMs);
     this.log.info(
       {
         freqHz: this.o.rx.freqHz, sf: this.o.rx.sf, bwHz: this.o.rx.bwHz, cr: this.o.rx.codeRate,
@@ -128,6 +129,20 @@ export abstract class Sx127xRadioCore {
 
   async receive(max: number): Promise<RxPacket[]> {
     return this.fifo.splice(0, Math.max(0, max));
+  }
+
+  internalErrors(): number {
+    return this.counters.internalErrors;
+  }
+
+  /** Counts one exception caught by a last-resort guard (also the emulator's virtual air's). */
+  readonly countInternalError = (): void => {
+    this.counters.internalErrors++;
+  };
+
+  /** `fn` under a last-resort guard: an exception is logged and counted, and the driver carries on. */
+  protected guarded<A extends unknown[]>(name: string, fn: (...args: A) => unknown): (...args: A) => void {
+    return guard(this.log, this.countInternalError, name, fn);
   }
 
   onReceive(callback: () => void): void {

@@ -99,4 +99,6 @@ export interface Sx127xCounters {
   dio0Errors: number;
   /** Frames found by the health check because their DIO0 edge was missed (tmst late). */
   rxMissedEdge: number;
+  /** Exceptions caught by the guards of the driver's timer, DIO0 and virtual-air callbacks (each logged). */
+  internalErrors: number;
 }

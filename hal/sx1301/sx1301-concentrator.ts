@@ -5,6 +5,7 @@
  * counters. Register work is in registers.ts, start.ts, receive.ts, send.ts.
  */
 import type { Logger } from 'pino';
+import { guard } from '../guard.js';
 import { Reinitializer } from '../reinit.js';
 import type { Concentrator } from '../concentrator.js';
 import type { OutputLine } from '../gpio/lines.js';
@@ -47,7 +48,11 @@ export const COUNTER_RESYNC_MS = 1000;
 
 /** SX1301 + SX1257/SX1255 concentrator board. */
 export class Sx1301Concentrator implements Concentrator {
-  readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0, aborted: 0, faults: 0, reinits: 0 };
+  /** internalErrors: exceptions caught by the guards of the poll and health timers (each logged). */
+  readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0, aborted: 0, faults: 0, reinits: 0, internalErrors: 0 };
+  private readonly countFault = (): void => {
+    this.counters.internalErrors++;
+  };
   /** running, or recovering from a fault (re-initialising with back-off). */
   state: 'off' | 'running' | 'recovering' = 'off';
   private healthTimer: NodeJS.Timeout | null = null;
@@ -102,8 +107,8 @@ export class Sx1301Concentrator implements Concentrator {
       throw err;
     }
     if (this.cal.calibrationWarnings.length) this.o.log.warn({ warnings: this.cal.calibrationWarnings, status: this.cal.calibrationStatus }, 'SX1301 calibration warnings');
-    this.timer = setInterval(() => this.poll(), this.o.pollIntervalMs ?? 10);
-    this.healthTimer = setInterval(() => this.healthCheck(), this.o.healthIntervalMs ?? 1000);
+    this.timer = setInterval(guard(this.o.log, this.countFault, 'receive poll timer', () => this.poll()), this.o.pollIntervalMs ?? 10);
+    this.healthTimer = setInterval(guard(this.o.log, this.countFault, 'health check timer', () => this.healthCheck()), this.o.healthIntervalMs ?? 1000);
     this.state = 'running';
     this.o.log.info({ calibrationStatus: `0x${this.cal.calibrationStatus.toString(16)}` }, 'SX1301 concentrator started');
   }
@@ -259,6 +264,10 @@ export class Sx1301Concentrator implements Concentrator {
     if (!this.regs) return null;
     const v = readTimestamp(this.regs);
     return v === 0 ? null : v;
+  }
+
+  internalErrors(): number {
+    return this.counters.internalErrors;
   }
 
   radioStats(): Record<string, unknown> {

@@ -7,12 +7,24 @@
  * same, replacing each comment by blanks of the same length (newlines kept)
  * so the positions in a SyntaxError still point into the user's file.
  */
+import { checkJsonLimits, type JsonLimits } from '../../hal/index.js';
 import { ConfigError } from './errors.js';
+
+/**
+ * Size and depth limits of one config document, checked before it is parsed
+ * (the merge copies values and the error-offset scan recurses, so depth must
+ * be bounded). Semtech's files are 5-20 KB at depth 3.
+ */
+export const CONFIG_JSON_LIMITS: JsonLimits = { maxBytes: 1 << 20, maxDepth: 64 };
 
 /** Parses one config document; throws ConfigError naming the file and, when known, the line and column. */
 export function parseJsonDocument(name: string, text: string): unknown {
   // A UTF-8 BOM is invisible in editors; dropping it keeps columns as the user sees them.
   const body = stripJsonComments(text.startsWith('\uFEFF') ? text.slice(1) : text);
+  const over = checkJsonLimits(body, CONFIG_JSON_LIMITS);
+  if (over !== null) {
+    throw new ConfigError(name, '(JSON)', `a document of at most ${CONFIG_JSON_LIMITS.maxBytes} bytes and ${CONFIG_JSON_LIMITS.maxDepth} levels of nesting`, over);
+  }
   try {
     return JSON.parse(body) as unknown;
   } catch (err) {

@@ -1,5 +1,7 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { datrOf } from '../protocol/index.js';
+import { decodeAirMessage } from '../../hal/index.js';
 
 /** One simulated end device. */
 export interface SimDevice {
@@ -114,21 +116,17 @@ export class SimulatedDevices extends EventEmitter {
   }
 
   private onAir(m: Buffer): void {
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(m.toString()) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    if (msg.op !== 'downlink' || typeof msg.data !== 'string') return;
-    const f = parseFrame(Buffer.from(msg.data, 'base64'));
-    if (!f || !this.devices.some((d) => d.devAddr === f.devAddr)) return;
-    const countUs = msg.count_us as number;
-    const targetUs = (msg.target_us as number | null) ?? null;
+    // The shared decoder (bounded, never throws): anything else on the air is not for these devices.
+    const d = decodeAirMessage(m);
+    if (!d.ok || d.msg.op !== 'downlink') return;
+    const msg = d.msg;
+    const f = parseFrame(msg.payload);
+    if (!f || !this.devices.some((dev) => dev.devAddr === f.devAddr)) return;
+    const { countUs, targetUs } = msg;
     this.emit('downlink', {
       devAddr: f.devAddr, fcnt: f.fcnt, countUs, targetUs,
       errorUs: targetUs === null ? null : (countUs - targetUs) | 0,
-      freqMHz: msg.freq as number, datr: msg.datr as string | number,
+      freqMHz: msg.freqHz / 1e6, datr: datrOf(msg.radio),
     } satisfies HeardDownlink);
   }
 }

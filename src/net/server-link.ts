@@ -3,6 +3,7 @@ import { promises as dns } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
+import { guard } from '../../hal/index.js';
 
 /** Resolves a host name to one address; injectable so tests can simulate DNS at boot. */
 export type LookupFn = (host: string) => Promise<{ address: string; family: 4 | 6 }>;
@@ -27,6 +28,8 @@ export interface ServerLinkOptions {
   reresolveMs?: number;
   /** Kernel receive buffer for both sockets, bytes. */
   recvBufferBytes?: number;
+  /** Told of each exception caught by a last-resort guard of a socket or timer callback (counted by the owner). */
+  onInternalError?: (handler: string) => void;
 }
 
 /** Counters of the link, cumulative since start. */
@@ -68,12 +71,16 @@ export class ServerLink extends EventEmitter {
   private retryMs: number;
   private readonly log: Logger;
   private readonly lookup: LookupFn;
+  private readonly countFault: (handler: string) => void;
+  private readonly resolveGuarded: () => void;
 
   constructor(private readonly opts: ServerLinkOptions) {
     super();
     this.log = opts.log;
     this.lookup = opts.lookup ?? systemLookup;
     this.retryMs = opts.retryMinMs ?? 1000;
+    this.countFault = opts.onInternalError ?? (() => undefined);
+    this.resolveGuarded = guard(this.log, this.countFault, 'link resolve timer', () => this.resolveOnce());
   }
 
   /** The resolved server address, or null while unresolved. */
@@ -165,7 +172,7 @@ export class ServerLink extends EventEmitter {
   private schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.resolveOnce(), ms);
+    this.timer = setTimeout(this.resolveGuarded, ms);
     this.timer.unref();
   }
 
@@ -178,7 +185,8 @@ export class ServerLink extends EventEmitter {
 
   private makeSocket(family: 4 | 6, port: number, event: string): dgram.Socket {
     const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-    sock.on('message', (msg, rinfo) => {
+    // Listeners run inside this callback: whatever one of them throws is caught here, counted and logged.
+    sock.on('message', guard(this.log, this.countFault, `${event} socket`, (msg: Buffer, rinfo: dgram.RemoteInfo) => {
       if (rinfo.address !== this.address || rinfo.port !== port) {
         this.counters.foreignDatagrams++;
         this.log.warn(
@@ -188,7 +196,7 @@ export class ServerLink extends EventEmitter {
         return;
       }
       this.emit(event, msg);
-    });
+    }));
     sock.on('error', (err) => {
       this.counters.sendErrors++;
       this.log.warn({ err: err.message }, 'UDP socket error');

@@ -47,3 +47,4 @@ export { decodeTxAckBody, encodeTxAckBody, type DecodeTxAckResult } from './tx-a
 export { TX_ACK_ERRORS, type TxAckError } from './tx-ack-error.js';
 export { decodeBase64Strict, formatFixed, formatFreqMhz } from './wire-format.js';
 export { datrOf } from './datarate.js';
+export { WIRE_JSON_LIMITS } from './json-fields.js';

@@ -6,6 +6,7 @@
  * A field whose value is JSON `null` counts as absent, as Go's encoding/json
  * (ChirpStack, The Things Stack) treats it.
  */
+import { parseJsonWithin, showJsonValue, type JsonLimits } from '../../hal/index.js';
 import { decodeBase64Strict } from './wire-format.js';
 
 /** Failure of a field read: the reason names the field. */
@@ -25,22 +26,37 @@ export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Parses JSON text into an object, or says why not (invalid JSON, or not an object). */
-export function parseJsonObject(text: string, what: string): Field<JsonObject> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, reason: `${what} is not valid JSON: ${(err as Error).message}` };
-  }
-  if (!isJsonObject(v)) return { ok: false, reason: `${what} is not a JSON object` };
-  return { ok: true, value: v };
+/**
+ * Size and depth limits of the JSON bodies of the protocol, checked before
+ * JSON.parse (see hal/json-limits.ts for why). Real bodies are far inside:
+ * - PULL_RESP: the reference reads at most 999 bytes of it (constants.md
+ *   §1) and a maximal real one (255-byte payload) is about 600 bytes at
+ *   depth 2; 8 KiB and 16 levels leave room for pretty-printing and fields
+ *   of newer servers;
+ * - PUSH_DATA (what the test servers read): up to a whole UDP datagram
+ *   (65,507 bytes: sx1302 forwarders batch up to 255 rxpk), depth 3-4 with `rsig`;
+ * - TX_ACK: a few dozen bytes at depth 2.
+ */
+export const WIRE_JSON_LIMITS = {
+  pullResp: { maxBytes: 8192, maxDepth: 16 },
+  pushData: { maxBytes: 65_507, maxDepth: 16 },
+  txAck: { maxBytes: 8192, maxDepth: 16 },
+} as const satisfies Record<string, JsonLimits>;
+
+/**
+ * Parses JSON text into an object, or says why not (over the size or depth
+ * limits, invalid JSON, or not an object). Never throws.
+ */
+export function parseJsonObject(text: Buffer | string, what: string, limits: JsonLimits): Field<JsonObject> {
+  const r = parseJsonWithin(text, limits, what);
+  if (!r.ok) return r;
+  if (!isJsonObject(r.value)) return { ok: false, reason: `${what} is not a JSON object` };
+  return { ok: true, value: r.value };
 }
 
-/** A short rendering of a JSON value for reasons. */
+/** A short rendering of a JSON value for reasons: bounded whatever the value (see showJsonValue). */
 export function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+  return showJsonValue(v);
 }
 
 function missing(key: string): FieldError {

@@ -2,7 +2,7 @@
  * PUSH_DATA JSON bodies: `{"rxpk":[...]}`, `{"rxpk":[...],"stat":{...}}` or
  * `{"stat":{...}}` (PROTOCOL.TXT §4, PF4 thread_up).
  */
-import { findNonIntegerLiteral, isJsonObject, parseJsonObject } from './json-fields.js';
+import { findNonIntegerLiteral, isJsonObject, parseJsonObject, WIRE_JSON_LIMITS } from './json-fields.js';
 import { LONG_HEADER_BYTES } from './packets.js';
 import { decodeRxpk, RXPK_INTEGER_KEYS, type Rxpk } from './rxpk.js';
 import { decodeStat, STAT_INTEGER_KEYS, type Stat } from './stat.js';
@@ -93,7 +93,7 @@ export function planPushDataBodies(
  */
 export function parsePushDataBody(body: Buffer): ParsePushDataResult {
   const text = body.toString('utf8');
-  const root = parseJsonObject(text, 'PUSH_DATA body');
+  const root = parseJsonObject(text, 'PUSH_DATA body', WIRE_JSON_LIMITS.pushData);
   if (!root.ok) return root;
   const literal = findNonIntegerLiteral(text, [...RXPK_INTEGER_KEYS, ...STAT_INTEGER_KEYS]);
   if (literal) return { ok: false, reason: literal };

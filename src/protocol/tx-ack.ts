@@ -2,7 +2,7 @@
  * TX_ACK bodies (PROTOCOL.TXT §5.5, §6): empty for success, else
  * `{"txpk_ack":{"error":"CODE"}}`.
  */
-import { isJsonObject, parseJsonObject, show } from './json-fields.js';
+import { isJsonObject, parseJsonObject, show, WIRE_JSON_LIMITS } from './json-fields.js';
 import { TX_ACK_ERRORS, type TxAckError } from './tx-ack-error.js';
 
 /** Result of {@link decodeTxAckBody}: `error` null means the downlink was accepted. */
@@ -27,7 +27,7 @@ export function encodeTxAckBody(error: TxAckError | null): Buffer {
  */
 export function decodeTxAckBody(body: Buffer): DecodeTxAckResult {
   if (body.length === 0) return { ok: true, error: null };
-  const root = parseJsonObject(body.toString('utf8'), 'TX_ACK body');
+  const root = parseJsonObject(body, 'TX_ACK body', WIRE_JSON_LIMITS.txAck);
   if (!root.ok) return root;
   const ack = root.value['txpk_ack'];
   if (!isJsonObject(ack)) return { ok: false, reason: 'txpk_ack missing or not a JSON object' };

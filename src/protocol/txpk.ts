@@ -6,7 +6,7 @@
 import type { RadioParams } from '../../hal/index.js';
 import { formatLoraDatr, parseRadio } from './datarate.js';
 import type { JsonObject } from './json-fields.js';
-import { isJsonObject, optBool, optInt, parseJsonObject, readSizeAndData, reqInt, reqNumber, U32_MAX } from './json-fields.js';
+import { isJsonObject, optBool, optInt, parseJsonObject, readSizeAndData, reqInt, reqNumber, U32_MAX, WIRE_JSON_LIMITS } from './json-fields.js';
 import { encodeBase64, formatFreqMhz } from './wire-format.js';
 
 /** txpk as it travels (PROTOCOL.TXT §6). Optional fields are omitted when undefined. */
@@ -108,7 +108,8 @@ function readTiming(t: JsonObject): { ok: true; value: TxTiming } | { ok: false;
  * Reads a PULL_RESP body into a downlink request, or gives the one-line
  * reason (naming the field) for which PF4 would send no TX_ACK. Order and
  * rules (constants.md §4, with our improvements):
- * - strict JSON object (PF4's parser also takes comments; nobody sends them);
+ * - strict JSON object (PF4's parser also takes comments; nobody sends them)
+ *   within WIRE_JSON_LIMITS.pullResp (8 KiB, 16 levels), checked before parsing;
  *   `txpk` an object;
  * - timing: `imme` true → immediate; else `tmst` (u32 integer) → counter;
  *   else `tmms` (non-negative integer) → GPS; else rejected. A wrong type is
@@ -128,7 +129,7 @@ function readTiming(t: JsonObject): { ok: true; value: TxTiming } | { ok: false;
  *   device's MIC covers the real bytes, PF4's zero-fill would break it.
  */
 export function parsePullRespBody(body: Buffer): ParsePullRespResult {
-  const root = parseJsonObject(body.toString('utf8'), 'PULL_RESP body');
+  const root = parseJsonObject(body, 'PULL_RESP body', WIRE_JSON_LIMITS.pullResp);
   if (!root.ok) return root;
   const t = root.value['txpk'];
   if (t === undefined || t === null) return { ok: false, reason: 'txpk missing' };
