@@ -4,6 +4,7 @@ import { encodeRxpk, rxPacketToRxpk, type RxTime } from './protocol/index.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
 import type { ServerUplink } from './server-uplink.js';
+import { PACKET_MSG, uplinkFields, type UplinkOutcome } from './packet-log.js';
 
 /** Packets fetched from the concentrator per poll [PF4 NB_PKT_MAX]. */
 export const NB_PKT_MAX = 8;
@@ -145,7 +146,6 @@ export class Upstream {
       else {
         c.rxFiltered++;
         this.o.monitor?.uplink(p, 'filtered');
-        this.log.debug({ tmst: p.countUs, crc: p.crcStatus }, 'uplink not forwarded (forward_crc rule)');
       }
     }
     return out;
@@ -154,12 +154,29 @@ export class Upstream {
   private async forward(fetched: RxPacket[]): Promise<void> {
     const packets = this.filter(fetched);
     const stat = this.pendingStat;
-    if (packets.length === 0 && stat === null) return;
+    if (packets.length === 0 && stat === null) {
+      if (fetched.length > 0 && this.log.isLevelEnabled('info')) this.logUplinks(fetched, packets, []);
+      return;
+    }
     const rxpks = packets.map((p) => ({ rxpk: encodeRxpk(rxPacketToRxpk(p, this.o.rxTime?.(p.countUs))), seq: ++this.seq }));
     this.pendingStat = null;
     // Latency is read on the concentrator's own counter, the clock the receive stamp came from.
     const now = await this.o.concentrator.counterUs();
-    for (const s of this.o.servers) s.deliver(rxpks, stat, packets, now);
+    const outcomes = this.o.servers.map((s) => s.deliver(rxpks, stat, packets, now));
+    if (fetched.length > 0 && this.log.isLevelEnabled('info')) this.logUplinks(fetched, packets, outcomes);
+  }
+
+  /** One line per uplink, in order of reception, after they went out: what the radio heard and what each server's side did with it. */
+  private logUplinks(fetched: RxPacket[], sent: RxPacket[], outcomes: UplinkOutcome[][]): void {
+    let k = 0;
+    for (const p of fetched) {
+      if (sent[k] !== p) {
+        this.log.info(uplinkFields(p, [{ server: '', outcome: 'filtered' }]), PACKET_MSG.uplink);
+        continue;
+      }
+      const at = k++;
+      this.log.info(uplinkFields(p, this.o.servers.map((s, i) => ({ server: s.name, outcome: outcomes[i]![at] ?? 'lost' }))), PACKET_MSG.uplink);
+    }
   }
 
 }
