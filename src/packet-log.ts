@@ -32,10 +32,23 @@ export const PACKET_MSG = {
 /** Rounds to one decimal (RSSI, SNR: the radios measure no finer). */
 export const round1 = (x: number) => Math.round(x * 10) / 10;
 
-/** The LoRaWAN header fields of a frame, for a log entry (none when it is not LoRaWAN). */
-function headerFields(payload: Uint8Array): Partial<LorawanHeader> & { lorawan: boolean } {
+/**
+ * Adds the LoRaWAN header fields of `payload` to `into` (`lorawan: false`
+ * when it cannot be LoRaWAN). Written field by field, not spread: this runs
+ * for every uplink.
+ */
+function addHeader(into: Record<string, unknown>, payload: Uint8Array): void {
   const h = decodeLorawanHeader(payload);
-  return h ? { ...h, lorawan: true } : { lorawan: false };
+  if (!h) {
+    into.lorawan = false;
+    return;
+  }
+  into.mtype = h.mtype;
+  if (h.devAddr !== undefined) into.devAddr = h.devAddr;
+  if (h.fcnt !== undefined) into.fcnt = h.fcnt;
+  if (h.fport !== undefined) into.fport = h.fport;
+  if (h.joinEui !== undefined) into.joinEui = h.joinEui;
+  if (h.devEui !== undefined) into.devEui = h.devEui;
 }
 
 /**
@@ -46,13 +59,21 @@ function headerFields(payload: Uint8Array): Partial<LorawanHeader> & { lorawan: 
  */
 export function uplinkFields(p: RxPacket, outcomes: { server: string; outcome: UplinkOutcome }[]): Record<string, unknown> {
   const outcome = outcomes[0]?.outcome ?? 'lost';
-  const differ = outcomes.some((o) => o.outcome !== outcome);
-  return {
-    tmst: p.countUs, freqHz: p.freqHz, datr: datrOf(p.radio), chan: p.ifChain, rfch: p.rfChain,
-    rssi: round1(p.rssiDbm), ...(p.snrDb === undefined ? {} : { snr: round1(p.snrDb) }), size: p.payload.length, crc: p.crcStatus,
-    ...(p.crcStatus === 'bad' ? {} : headerFields(p.payload)),
-    outcome, ...(differ ? { outcomes: Object.fromEntries(outcomes.map((o) => [o.server, o.outcome])) } : {}),
+  const e: Record<string, unknown> = {
+    tmst: p.countUs, freqHz: p.freqHz, datr: datrOf(p.radio), chan: p.ifChain, rfch: p.rfChain, rssi: round1(p.rssiDbm),
   };
+  if (p.snrDb !== undefined) e.snr = round1(p.snrDb);
+  e.size = p.payload.length;
+  e.crc = p.crcStatus;
+  if (p.crcStatus !== 'bad') addHeader(e, p.payload);
+  e.outcome = outcome;
+  for (let i = 1; i < outcomes.length; i++) {
+    if (outcomes[i]!.outcome !== outcome) {
+      e.outcomes = Object.fromEntries(outcomes.map((o) => [o.server, o.outcome]));
+      break;
+    }
+  }
+  return e;
 }
 
 /** A downlink's class from its timing, as the JIT queue has it. */
@@ -62,15 +83,16 @@ export function downlinkClass(req: TxRequest): 'A' | 'B' | 'C' {
 
 /** The fields every line of a downlink carries: its token, radio settings and LoRaWAN header. */
 export function downlinkFields(req: TxRequest, token: number): Record<string, unknown> {
-  return {
-    token, class: downlinkClass(req), freqHz: req.freqHz, datr: datrOf(req.radio), powerDbm: req.powerDbm ?? null,
-    size: req.payload.length, ...headerFields(req.payload),
-  };
+  const e: Record<string, unknown> = { token, class: downlinkClass(req), freqHz: req.freqHz, datr: datrOf(req.radio), powerDbm: req.powerDbm ?? null, size: req.payload.length };
+  addHeader(e, req.payload);
+  return e;
 }
 
 /** The same fields for a frame as handed to the radio (beacons, frames not from a request). */
 export function txPacketFields(p: TxPacket): Record<string, unknown> {
-  return { freqHz: p.freqHz, datr: datrOf(p.radio), powerDbm: p.powerDbm, size: p.payload.length, countUs: p.countUs, ...headerFields(p.payload) };
+  const e: Record<string, unknown> = { freqHz: p.freqHz, datr: datrOf(p.radio), powerDbm: p.powerDbm, size: p.payload.length, countUs: p.countUs };
+  addHeader(e, p.payload);
+  return e;
 }
 
 /** 868100000 → "868.100 MHz"; a frequency off the kHz grid keeps its Hz. */
@@ -103,7 +125,7 @@ function uplinkOutcomeText(e: Record<string, unknown>): string {
 /** An uplink entry as one line. */
 export function uplinkLine(e: Record<string, unknown>): string {
   const snr = typeof e.snr === 'number' ? ` SNR ${e.snr}` : '';
-  const mac = e.crc === 'bad' ? '' : ` ${describeLorawan(e.lorawan ? (e as Partial<LorawanHeader>) : null)}`;
+  const mac = e.crc === 'bad' ? '' : ` ${describeLorawan(e as Partial<LorawanHeader>)}`;
   return `uplink ${formatMHz(e.freqHz)} ${datrText(e.datr)} RSSI ${String(e.rssi)}${snr} ${String(e.size)} B CRC ${String(e.crc)}${mac} → ${uplinkOutcomeText(e)}`;
 }
 
@@ -121,7 +143,7 @@ export function downlinkLine(e: Record<string, unknown>): string {
   const power = typeof e.powerDbm === 'number' ? ` ${e.powerDbm} dBm` : '';
   const cls = e.class ? ` class ${String(e.class)}` : '';
   const outcome = DOWNLINK_OUTCOME_TEXT[String(e.msg)];
-  return `downlink ${formatMHz(e.freqHz)} ${datrText(e.datr)}${power} ${String(e.size)} B${cls} ${describeLorawan(e.lorawan ? (e as Partial<LorawanHeader>) : null)} → ${outcome ? outcome(e) : String(e.msg)}`;
+  return `downlink ${formatMHz(e.freqHz)} ${datrText(e.datr)}${power} ${String(e.size)} B${cls} ${describeLorawan(e as Partial<LorawanHeader>)} → ${outcome ? outcome(e) : String(e.msg)}`;
 }
 
 /** Pretty views of the per-packet lines, by message. */

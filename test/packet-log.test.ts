@@ -10,8 +10,12 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { decodeLorawanHeader, describeLorawan } from '../src/monitor/lorawan.js';
 import { createLogger, type LogFormat } from '../src/log.js';
-import { formatMHz } from '../src/packet-log.js';
-import { loraUplink, startHarness, waitFor, type Harness } from './helpers/harness.js';
+import { formatMHz, uplinkFields, uplinkLine } from '../src/packet-log.js';
+import type { Concentrator } from '../hal/index.js';
+import { NetworkServerStandIn } from '../src/demo/network-server.js';
+import { Forwarder } from '../src/forwarder.js';
+import { loraUplink, startHarness, testConfig, waitFor, type Harness } from './helpers/harness.js';
+import { emulatedSx1301 } from './helpers/sx1301-emulated.js';
 
 /** MHDR 0x40 (UnconfirmedDataUp), DevAddr 26011BDA (LSB first on air), FCtrl 0x80, FCnt 12, FPort 1, payload, MIC. */
 const DATA_UP = Buffer.from([0x40, 0xda, 0x1b, 0x01, 0x26, 0x80, 12, 0, 0x01, 0xaa, 0xbb, 1, 2, 3, 4]);
@@ -71,6 +75,18 @@ describe('LoRaWAN header', () => {
       if (h.fcnt !== undefined) assert.ok(Number.isInteger(h.fcnt) && h.fcnt >= 0 && h.fcnt < 65536);
       assert.equal(typeof describeLorawan(h), 'string');
     }
+  });
+
+  test('several servers: each one\'s outcome when they differ, one outcome when they agree', () => {
+    const p = { countUs: 1, freqHz: 868_300_000, ifChain: 1, rfChain: 0, crcStatus: 'ok' as const, rssiDbm: -101.04, snrDb: -7.26, payload: DATA_UP,
+      radio: { modulation: 'LORA' as const, spreadingFactor: 10 as const, bandwidthHz: 125_000 as const, codeRate: '4/5' as const } };
+    const differ = uplinkFields(p, [{ server: 'a:1700', outcome: 'forwarded' }, { server: 'b:1700', outcome: 'buffered' }]);
+    assert.deepEqual([differ.outcome, differ.outcomes, differ.rssi, differ.snr], ['forwarded', { 'a:1700': 'forwarded', 'b:1700': 'buffered' }, -101, -7.3]);
+    assert.equal(uplinkLine({ ...differ, msg: 'uplink' }),
+      'uplink 868.300 MHz SF10BW125 RSSI -101 SNR -7.3 15 B CRC ok UnconfirmedDataUp DevAddr 26011BDA FCnt 12 → a:1700 forwarded, b:1700 buffered (server not acknowledging)');
+    const agree = uplinkFields(p, [{ server: 'a:1700', outcome: 'forwarded' }, { server: 'b:1700', outcome: 'forwarded' }]);
+    assert.equal(agree.outcomes, undefined);
+    assert.match(uplinkLine(agree), /→ forwarded$/);
   });
 
   test('frequencies: kHz precision on the grid, Hz off it', () => {
@@ -180,5 +196,29 @@ describe('per-packet log lines from a running forwarder', () => {
     assert.equal(entry.msg, 'stats report');
     assert.equal(entry.report.upstream.rxnb, 4);
     assert.equal(entry.report.downstream.rejectedSinceStart.TOO_LATE, 1);
+  });
+});
+
+describe('downlink sent on a radio that does not report starts (SX1301 on its emulator)', () => {
+  test('the line comes at hand-over, without a start error', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const config = testConfig({ serv_port_up: port, serv_port_down: port, stat_interval: 3600 });
+    const { conc } = emulatedSx1301(config.board);
+    assert.equal((conc as Concentrator).onTxStart, undefined, 'the premise: no start hook');
+    const out = capture('json');
+    const fwd = new Forwarder({ config, concentrator: conc, log: out.log });
+    await fwd.start();
+    try {
+      await waitFor(() => ns.counts.pull > 0, 3000, 'PULL_DATA');
+      const frame = Buffer.from([0x60, 0xda, 0x1b, 0x01, 0x26, 0x00, 6, 0, 1, 2, 3, 4]);
+      ns.sendPullResp({ imme: true, freq: 869.525, rfch: 0, powe: 14, modu: 'LORA', datr: 'SF9BW125', codr: '4/5', ipol: true, size: frame.length, data: frame.toString('base64') });
+      const line = await waitFor(() => out.text().split('\n').find((l) => l.includes('"msg":"downlink sent"')), 3000, 'the sent line');
+      const e = JSON.parse(line) as Record<string, unknown>;
+      assert.deepEqual([e.level, e.outcome, e.class, e.devAddr, e.fcnt, 'startErrorUs' in e], [30, 'sent', 'C', '26011BDA', 6, false]);
+    } finally {
+      await fwd.stop();
+      ns.stop();
+    }
   });
 });

@@ -28,7 +28,14 @@ export interface LorawanHeader {
   rejoinType?: number;
 }
 
-const hexLsbFirst = (b: Uint8Array) => Buffer.from(b).reverse().toString('hex').toUpperCase();
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
+/** Bytes sent least significant first, as hex most significant first (runs for every logged uplink: no copies). */
+function hexLsbFirst(b: Uint8Array): string {
+  let s = '';
+  for (let i = b.length - 1; i >= 0; i--) s += HEX[b[i]!]!;
+  return s;
+}
 
 /** Decodes the header of `phy`, or returns null for a frame that cannot be LoRaWAN (empty, wrong major version). */
 export function decodeLorawanHeader(phy: Uint8Array): LorawanHeader | null {
