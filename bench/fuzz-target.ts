@@ -36,7 +36,7 @@ export class FuzzTarget {
     const conf = JSON.parse(readFileSync(new URL('global_conf.json', ROOT), 'utf8')) as Record<string, Record<string, unknown>>;
     conf.gateway_conf = {
       ...conf.gateway_conf, gateway_ID: 'AA555A0000000000', server_address: '127.0.0.1', serv_port_up: serverPort, serv_port_down: serverPort,
-      keepalive_interval: 1, stat_interval: 3600, log_level: 'info',
+      keepalive_interval: 1, stat_interval: 3600, log_level: 'info', radio: 'sim',
     };
     conf.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
     conf.api_conf = { port: 0 };

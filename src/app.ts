@@ -163,8 +163,14 @@ export async function runForwarder(args: AppArgs): Promise<number> {
       try {
         const again = loadConfig({ globalPath: args.config, localPath: args.localConfig, overrides: args.overrides });
         const next = (args.logLevel ?? again.config.gateway.logLevel) as LevelWithSilent;
+        const previous = log.level;
+        // Said at warn, under whichever of the two levels shows it (going to error, before; coming from silent, after).
+        // The field is not `level`: pino writes its own.
+        const say = () => log.warn({ newLevel: next, previousLevel: previous }, `SIGHUP: log level now ${next}`);
+        const shownNow = log.isLevelEnabled('warn');
+        if (shownNow) say();
         setLogLevel(log, next);
-        log.warn({ level: next }, 'SIGHUP: log level reloaded');
+        if (!shownNow) say();
       } catch (err) {
         log.error({ err: (err as Error).message }, 'SIGHUP: config not reloaded, log level unchanged');
       }

@@ -136,7 +136,7 @@ export class Downstream {
       error = await this.o.scheduler.schedule(parsed.request, p.token);
     } catch (err) {
       // A radio fault while reading the counter: the request is lost; tell the server.
-      this.log.error({ token: p.token, err: (err as Error).message }, 'downlink could not be scheduled');
+      this.log.error({ token: p.token, err: (err as Error).message, txAck: 'COLLISION_PACKET' }, 'downlink could not be scheduled');
       error = 'COLLISION_PACKET' as const;
     }
     const ack = encodePacket({ type: 'TX_ACK', token: p.token, gatewayEui: this.o.gatewayEui, body: encodeTxAckBody(error) });

@@ -13,7 +13,7 @@ import { Monitor } from './monitor/monitor.js';
 import { VERSION } from './version.js';
 import type { CounterSet } from './stats.js';
 import type { TxAckError } from './protocol/index.js';
-import { ForwarderStats, type StatsReport } from './stats.js';
+import { ForwarderStats, STATS_REPORT_MSG, statsReportEntry, type StatsReport } from './stats.js';
 import { TxScheduler } from './tx-scheduler.js';
 import { ServerUplink } from './server-uplink.js';
 import { Upstream } from './upstream.js';
@@ -65,6 +65,8 @@ export class Forwarder extends EventEmitter {
   startedAtMs: number | null = null;
   /** The last closed stat interval. */
   lastReport: StatsReport | null = null;
+  /** Wall-clock ms when the last interval closed, null before the first. */
+  private lastReportAtMs: number | null = null;
   private radioUp = false;
   private statTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
@@ -209,31 +211,17 @@ export class Forwarder extends EventEmitter {
       location,
     );
     this.upstream.queueStat(encodeStat(stat));
-    const i = r.interval;
-    this.log.info(
-      {
-        report: {
-          upstream: {
-            rxnb: i.rxnb, rxok: i.rxok, rxBad: i.rxBad, rxNoCrc: i.rxNoCrc, rxfw: i.rxfw,
-            filtered: i.rxFiltered, lost: i.rxLost, payloadBytes: i.rxPayloadBytes,
-            pushDataSent: i.pushDataSent, pushDataBytes: i.pushDataBytes, pushAckPercent: r.ackrPercent,
-            pushAckIgnored: i.pushAckIgnored, garbage: i.upGarbage, unencodable: i.rxUnencodable, latencyUs: r.uplinkLatencyUs,
-          },
-          downstream: {
-            pullDataSent: i.pullDataSent, pullAckPercent: r.pullAckPercent, pullRespReceived: i.pullRespReceived,
-            pullRespBytes: i.pullRespBytes, pullRespInvalid: i.pullRespInvalid, garbage: i.downGarbage,
-            txRequested: i.txRequested, txSent: i.txSent, txBytes: i.txBytes, txFailed: i.txFailed,
-            txExpired: i.txExpired, rejectedSinceStart: r.rejected,
-          },
-          jit: { queued: this.scheduler.jit.size },
-          internalErrors: i.internalErrors,
-          link: { server: this.link.serverAddress, ...this.link.counters },
-          gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled',
-          ...(this.o.concentrator.radioStats ? { radio: this.o.concentrator.radioStats() } : {}),
-        },
-      },
-      'stats report',
-    );
+    const entry = statsReportEntry(r, {
+      intervalS: Math.round((now - (this.lastReportAtMs ?? this.startedAtMs ?? now)) / 1000),
+      queued: this.scheduler.jit.size,
+      link: { server: this.link.serverAddress, ...this.link.counters },
+      gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled',
+      radio: this.o.concentrator.radioStats?.(),
+      internalErrors: r.interval.internalErrors,
+    });
+    this.lastReportAtMs = now;
+    // One entry; in pretty mode log.ts shows it as a short block (formatStatsReport).
+    this.log.info({ report: entry }, STATS_REPORT_MSG);
     this.lastReport = r;
     this.emit('report', r);
     return r;
@@ -270,7 +258,7 @@ export class Forwarder extends EventEmitter {
   status(): ForwarderStatus {
     const g = this.o.config.gateway;
     const now = this.o.wallClockMs?.() ?? Date.now();
-    const age = (ms: number | null) => (ms === null ? null : Math.max(0, (now - ms) / 1000));
+    const age = (ms: number | null) => (ms === null ? null : roundTo(Math.max(0, (now - ms) / 1000), 1));
     const m = this.monitor;
     const servers = this.links.map((link, i) => {
       const name = this.serverNames[i]!;
@@ -299,7 +287,7 @@ export class Forwarder extends EventEmitter {
       gatewayIdFrom: g.gatewayIdFrom,
       radio: { type: g.radio, state, up: this.radioUp && state !== 'down' && state !== 'off', stats: radioStats },
       servers,
-      time: { gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled', ...(this.o.gps ? { detail: this.o.gps.status() } : {}) },
+      time: { gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled', ...(this.o.gps ? { detail: roundedGpsStatus(this.o.gps.status()) } : {}) },
       counters: { total: { ...this.stats.counters }, lastInterval: r ? r.interval : null, statIntervalS: g.statIntervalS, rejected: { ...this.stats.rejected } },
       beacons: {
         enabled: this.beacons !== null, periodS: g.beaconPeriodS, queuedAhead: this.beacons?.queuedAhead ?? 0,
@@ -314,6 +302,27 @@ export class Forwarder extends EventEmitter {
       },
     };
   }
+}
+
+/** `x` to `decimals` decimals, null kept. */
+function roundTo<T extends number | null>(x: T, decimals: number): T {
+  if (x === null) return x;
+  const f = 10 ** decimals;
+  return (Math.round((x as number) * f) / f) as T;
+}
+
+/**
+ * The GPS status with its figures at the precision they mean: ages to 0.1 s,
+ * the crystal error to 0.001 ppm, the position to 5 decimals (about 1 m, as
+ * the stat object's lati/long) and the altitude to 0.1 m.
+ */
+function roundedGpsStatus(st: ReturnType<GpsService['status']>): ReturnType<GpsService['status']> {
+  return {
+    ...st,
+    fix: { ...st.fix, lat: roundTo(st.fix.lat, 5), lon: roundTo(st.fix.lon, 5), altM: roundTo(st.fix.altM, 1) },
+    reference: { ...st.reference, ageS: roundTo(st.reference.ageS, 1), xtalErrPpm: roundTo(st.reference.xtalErrPpm, 3) },
+    lastPpsAgeS: roundTo(st.lastPpsAgeS, 1),
+  };
 }
 
 /** `GET /api/status`. */

@@ -125,14 +125,14 @@ export class GpsService {
     const fix = this.fix();
     if (fix.fix !== this.hadFix) {
       this.hadFix = fix.fix;
-      if (fix.fix) this.o.log.info({ satellites: fix.satellites, lat: fix.lat, lon: fix.lon }, 'GPS fix');
+      if (fix.fix) this.o.log.info({ satellites: fix.satellites, lat: fix.lat === null ? null : +fix.lat.toFixed(5), lon: fix.lon === null ? null : +fix.lon.toFixed(5) }, 'GPS fix');
       else this.o.log.warn({ lastUtc: fix.lastUtc }, 'GPS fix lost');
     }
     const st = this.reference.status(this.now());
     if (st.valid !== this.wasValid) {
       this.wasValid = st.valid;
       if (st.valid) this.o.log.info({ coarse: st.coarse, xtalErrPpm: +st.xtalErrPpm.toFixed(3) }, st.coarse ? 'GPS time reference valid (coarse: no PPS)' : 'GPS time reference valid');
-      else this.o.log.warn({ ageS: st.ageS }, 'GPS time reference lost');
+      else this.o.log.warn({ ageS: st.ageS === null ? null : +st.ageS.toFixed(1) }, 'GPS time reference lost');
     }
   }
 

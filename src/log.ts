@@ -1,8 +1,23 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { prettyFactory } from 'pino-pretty';
+import { PACKET_VIEWS } from './packet-log.js';
+import { formatStatsReport, STATS_REPORT_MSG, type StatsReportEntry } from './stats.js';
 
 /** Output format of the log: JSON lines, or human-readable lines. */
 export type LogFormat = 'json' | 'pretty';
+
+/**
+ * How an entry with a given message reads in pretty mode: its whole text
+ * (one line, or a short block), made from the entry's own fields, which are
+ * then not listed below it. JSON mode writes the same entry with its fields.
+ */
+export type LogView = (entry: Record<string, unknown>) => string;
+
+/** The views of the forwarder's entries: one line per uplink and downlink outcome, the stats report as a block. */
+export const LOG_VIEWS: Readonly<Record<string, LogView>> = {
+  ...PACKET_VIEWS,
+  [STATS_REPORT_MSG]: (e) => formatStatsReport(e.report as StatsReportEntry),
+};
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
@@ -40,19 +55,51 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   return root;
 }
 
+/**
+ * pino's JSON lines → pino-pretty, with {@link LOG_VIEWS}: an entry whose
+ * message has a view is written as that text alone. pino-pretty runs in
+ * process (not as a transport worker): one thread less on a Pi.
+ */
+function prettyDestination(out: NodeJS.WritableStream | DestinationStream, colorize: boolean): DestinationStream {
+  const common = { colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' };
+  const full = prettyFactory(common);
+  const bare = prettyFactory({ ...common, hideObject: true });
+  const render = (line: string): string => {
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return line;
+    }
+    const view = typeof entry.msg === 'string' ? LOG_VIEWS[entry.msg] : undefined;
+    if (view) {
+      try {
+        return bare({ ...entry, msg: view(entry) });
+      } catch {
+        // A view that cannot read its entry: show the entry as it is.
+      }
+    }
+    return full(entry);
+  };
+  return {
+    write(chunk: string) {
+      // pino writes one entry per call, newline-terminated.
+      for (const line of chunk.split('\n')) if (line.length > 0) out.write(render(line));
+    },
+    flush(cb?: (err?: Error) => void) {
+      const f = (out as { flush?: (cb: (err?: Error) => void) => void }).flush;
+      if (typeof f === 'function') f.call(out, cb ?? (() => undefined));
+      else cb?.();
+    },
+  } as DestinationStream;
+}
+
 function makeLogger(opts: LoggerOptions, onChild: (child: Logger) => void): Logger {
   const format = opts.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const level = opts.level ?? 'info';
   if (format === 'pretty') {
-    // pino-pretty as an in-process stream (not a transport worker): one thread less on a Pi.
-    const stream = pretty({
-      colorize: opts.destination === undefined && process.stdout.isTTY,
-      translateTime: 'SYS:HH:MM:ss.l',
-      ignore: 'pid,hostname',
-      destination: opts.destination ?? 1,
-      sync: true,
-    });
-    return pino({ level, base: undefined, onChild }, stream);
+    const out = opts.destination ?? pino.destination({ dest: 1, sync: true });
+    return pino({ level, base: undefined, onChild }, prettyDestination(out, opts.destination === undefined && process.stdout.isTTY === true));
   }
   if (opts.destination) return pino({ level, base: undefined, onChild }, opts.destination);
   return pino({ level, base: undefined, onChild }, pino.destination({ dest: 1, sync: false }));

@@ -12,6 +12,7 @@ import { TokenSource } from './net/tokens.js';
 import { decodePacket, encodePacket, planPushDataBodies } from './protocol/index.js';
 import type { ForwarderStats } from './stats.js';
 import type { BufferedUplink, UplinkBuffer } from './uplink-buffer.js';
+import type { UplinkOutcome } from './packet-log.js';
 
 /** Largest PUSH_DATA datagram, bytes [PF4 TX_BUFF_SIZE = 540·8 + 30 + 200]. */
 export const PUSH_DATA_MAX_BYTES = 4550;
@@ -175,9 +176,9 @@ export class ServerUplink {
     this.save();
   }
 
-  /** One fetch of uplinks (and the stat, if any) for this server: sent, or buffered behind older ones. */
-  deliver(rxpks: BufferedUplink[], stat: string | null, packets: RxPacket[], now: number): void {
-    if (rxpks.length === 0 && stat === null) return;
+  /** One fetch of uplinks (and the stat, if any) for this server: sent, or buffered behind older ones. Returns what became of each packet. */
+  deliver(rxpks: BufferedUplink[], stat: string | null, packets: RxPacket[], now: number): UplinkOutcome[] {
+    if (rxpks.length === 0 && stat === null) return [];
     this.expireAcks();
     const buf = this.o.buffer;
     const monitor = this.o.monitor;
@@ -188,14 +189,15 @@ export class ServerUplink {
       for (const p of packets) monitor?.uplink(p, 'buffered');
       if (stat !== null) this.sendBodies([], stat, [], now); // the stat alone
       this.flush(false);
-      return;
+      return packets.map(() => 'buffered');
     }
-    this.sendBodies(rxpks, stat, packets, now);
+    return this.sendBodies(rxpks, stat, packets, now);
   }
 
   /** Sends live uplinks (and the stat) as PUSH_DATA bodies. */
-  private sendBodies(rxpks: BufferedUplink[], stat: string | null, packets: RxPacket[], now: number): void {
+  private sendBodies(rxpks: BufferedUplink[], stat: string | null, packets: RxPacket[], now: number): UplinkOutcome[] {
     const monitor = this.o.monitor;
+    const outcomes: UplinkOutcome[] = [];
     const bodies = planPushDataBodies(rxpks.map((r) => r.rxpk), stat, PUSH_DATA_MAX_BYTES - 12);
     let sentPackets = 0;
     const sentList: RxPacket[] = [];
@@ -212,14 +214,17 @@ export class ServerUplink {
           this.o.buffer.buffer.push(texts);
           this.count('rxBuffered', texts.length);
           for (const p of these) monitor?.uplink(p, 'buffered');
+          outcomes.push(...these.map(() => 'buffered' as const));
           continue;
         }
         this.count('rxLost', rxpkCount);
         for (const p of these) monitor?.uplink(p, 'lost');
+        outcomes.push(...these.map(() => 'lost' as const));
         this.log.warn({ packets: rxpkCount, stat: hasStat }, 'PUSH_DATA dropped: server address not resolved');
         continue;
       }
       for (const p of these) monitor?.uplink(p, 'forwarded');
+      outcomes.push(...these.map(() => 'forwarded' as const));
       sentList.push(...these);
       this.pending.set(token, { sentAt: performance.now(), dgram, rxpks: texts, fromBuffer: false, tries: 0 });
       this.count('pushDataSent');
@@ -238,6 +243,7 @@ export class ServerUplink {
       }
       this.log.debug({ packets: sentPackets, datagrams: bodies.length }, 'PUSH_DATA sent');
     }
+    return outcomes;
   }
 
   /**

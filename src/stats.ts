@@ -161,3 +161,98 @@ export class ForwarderStats {
     };
   }
 }
+
+/** Message of the periodic report's log entry (its pretty view is {@link formatStatsReport}). */
+export const STATS_REPORT_MSG = 'stats report';
+
+/** The `report` of the periodic `stats report` log entry (forwarder.ts builds it; JSON mode logs it as is). */
+export interface StatsReportEntry {
+  /** Length of the interval, s (the configured stat_interval; shorter after a SIGUSR1). */
+  intervalS: number;
+  upstream: {
+    rxnb: number; rxok: number; rxBad: number; rxNoCrc: number; rxfw: number; filtered: number; lost: number; payloadBytes: number;
+    buffered: number; bufferDelivered: number;
+    pushDataSent: number; pushDataBytes: number; pushAckPercent: number; pushAckIgnored: number; pushRetries: number; garbage: number;
+    unencodable: number;
+    latencyUs: StatsReport['uplinkLatencyUs'];
+  };
+  downstream: {
+    pullDataSent: number; pullAckPercent: number; pullRespReceived: number; pullRespBytes: number; pullRespInvalid: number; garbage: number;
+    txRequested: number; txSent: number; txBytes: number; txFailed: number; txExpired: number;
+    /** Cumulative TX_ACK errors per code, as Semtech's report keeps its rejection counters. */
+    rejectedSinceStart: Record<TxAckError, number>;
+  };
+  jit: { queued: number };
+  /** Exceptions caught by the last-resort guards this interval (hal/guard.ts). */
+  internalErrors: number;
+  link: Record<string, unknown>;
+  gps: string;
+  radio?: Record<string, unknown>;
+}
+
+/** The report entry of one closed interval. */
+export function statsReportEntry(
+  r: StatsReport,
+  o: { intervalS: number; queued: number; link: Record<string, unknown>; gps: string; radio?: Record<string, unknown>; internalErrors?: number },
+): StatsReportEntry {
+  const i = r.interval;
+  return {
+    intervalS: o.intervalS,
+    upstream: {
+      rxnb: i.rxnb, rxok: i.rxok, rxBad: i.rxBad, rxNoCrc: i.rxNoCrc, rxfw: i.rxfw,
+      filtered: i.rxFiltered, lost: i.rxLost, payloadBytes: i.rxPayloadBytes, buffered: i.rxBuffered, bufferDelivered: i.rxBufferDelivered,
+      pushDataSent: i.pushDataSent, pushDataBytes: i.pushDataBytes, pushAckPercent: r.ackrPercent,
+      pushAckIgnored: i.pushAckIgnored, pushRetries: i.pushRetries, garbage: i.upGarbage, unencodable: i.rxUnencodable, latencyUs: r.uplinkLatencyUs,
+    },
+    downstream: {
+      pullDataSent: i.pullDataSent, pullAckPercent: r.pullAckPercent, pullRespReceived: i.pullRespReceived,
+      pullRespBytes: i.pullRespBytes, pullRespInvalid: i.pullRespInvalid, garbage: i.downGarbage,
+      txRequested: i.txRequested, txSent: i.txSent, txBytes: i.txBytes, txFailed: i.txFailed,
+      txExpired: i.txExpired, rejectedSinceStart: r.rejected,
+    },
+    jit: { queued: o.queued },
+    internalErrors: o.internalErrors ?? 0,
+    link: o.link,
+    gps: o.gps,
+    ...(o.radio ? { radio: o.radio } : {}),
+  };
+}
+
+const ms1 = (us: number | null) => (us === null ? '–' : `${(us / 1000).toFixed(1)} ms`);
+
+/** The driver's figures in one line: its state, the counters that are not 0, the p50/p99/max of its timings. */
+function radioLine(radio: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(radio)) {
+    if (k === 'type' || k === 'state' || v === null || v === 0) continue;
+    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') parts.push(`${k} ${String(v)}`);
+    else if (typeof v === 'object' && 'p50' in v) {
+      const s = v as { count?: number; p50: number | null; p99: number | null; max: number | null };
+      if (s.count !== 0 && s.p50 !== null) parts.push(`${k} p50 ${s.p50} p99 ${String(s.p99)} max ${String(s.max)}`);
+    }
+  }
+  return `${String(radio.type ?? 'radio')} ${String(radio.state ?? '')}${parts.length ? `; ${parts.join(', ')}` : ''}`;
+}
+
+/**
+ * The report as a short block for a terminal, in the spirit of the Semtech
+ * forwarder's `##### ... #####` console report: what was received and
+ * forwarded, the server's acknowledgements, the downlinks, GPS and radio.
+ */
+export function formatStatsReport(e: StatsReportEntry): string {
+  const u = e.upstream;
+  const d = e.downstream;
+  const rejected = Object.entries(d.rejectedSinceStart).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+  const buffered = u.buffered || u.bufferDelivered ? `, ${u.buffered} buffered, ${u.bufferDelivered} delivered from the buffer` : '';
+  const rows: [string, string][] = [
+    ['RF packets', `${u.rxnb} received (CRC ok ${u.rxok}, bad ${u.rxBad}, none ${u.rxNoCrc}); ${u.rxfw} forwarded (${u.payloadBytes} B), ${u.filtered} filtered, ${u.lost} lost${buffered}`],
+    ['PUSH_DATA', `${u.pushDataSent} sent (${u.pushDataBytes} B), ${u.pushAckPercent} % acknowledged${u.pushRetries ? `, ${u.pushRetries} resent` : ''}; uplink latency p50 ${ms1(u.latencyUs.p50)}, p99 ${ms1(u.latencyUs.p99)}`],
+    ['PULL_DATA', `${d.pullDataSent} sent, ${d.pullAckPercent} % acknowledged; PULL_RESP ${d.pullRespReceived} received (${d.pullRespBytes} B)${d.pullRespInvalid ? `, ${d.pullRespInvalid} invalid` : ''}`],
+    ['downlinks', `${d.txSent} sent (${d.txBytes} B), ${d.txFailed} failed, ${d.txExpired} expired, ${e.jit.queued} queued; rejected since start: ${rejected || 'none'}`],
+    ['GPS', e.gps],
+  ];
+  if (u.garbage || d.garbage) rows.push(['garbage', `${u.garbage} upstream, ${d.garbage} downstream datagrams ignored`]);
+  if (e.radio) rows.push(['radio', radioLine(e.radio)]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return [`##### stats report, last ${e.intervalS} s #####`, ...rows.map(([k, v]) => `    ${k.padEnd(w)}  ${v}`), '##### END #####'].join('\n');
+}

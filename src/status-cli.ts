@@ -9,6 +9,7 @@
 import { loadConfig } from './config/index.js';
 import type { ForwarderStatus } from './forwarder.js';
 import type { PacketRecord } from './monitor/monitor.js';
+import { describeLorawan } from './monitor/lorawan.js';
 
 export const EXIT_UNHEALTHY = 1;
 export const EXIT_UNREACHABLE = 3;
@@ -67,9 +68,9 @@ export function formatStatus(s: ForwarderStatus): string {
 /** One packet record as a line. */
 export function formatPacket(p: PacketRecord): string {
   const head = `${p.time.slice(0, 23)}  ${p.dir === 'up' ? 'UP  ' : 'DOWN'}  ${p.freq.toFixed(4).padStart(9)} MHz  ${String(p.datr).padEnd(10)}  ${String(p.size).padStart(3)} B`;
-  const mac = [p.mtype, p.devAddr && `DevAddr ${p.devAddr}`, p.fcnt !== undefined && `FCnt ${p.fcnt}`, p.devEui && `DevEUI ${p.devEui}`].filter(Boolean).join(' ');
+  const mac = p.mtype ? describeLorawan(p) : '';
   if (p.dir === 'up') return `${head}  rssi ${p.rssi} snr ${p.lsnr ?? '–'}  CRC ${p.crc}  ${p.outcome}  ${mac}`;
-  const timing = p.timingErrorUs === null ? '' : ` (${p.timingErrorUs} µs)`;
+  const timing = p.timingErrorUs === null ? '' : ` (${p.timingErrorUs >= 0 ? '+' : ''}${p.timingErrorUs} µs)`;
   return `${head}  class ${p.class}  ${p.txAck}  ${p.outcome}${timing}  ${mac}`;
 }
 
@@ -87,27 +88,53 @@ export async function statusCommand(o: { url: string; json: boolean; out?: (s: s
   return s.radio.up && s.servers.every((v) => v.answering) ? 0 : EXIT_UNHEALTHY;
 }
 
-/** `pktfwd packets`: the last `limit` packets, then (with follow) each new one as it comes. */
+/** A downlink whose record may still change: queued, or sent with its start not yet measured. */
+const mayChange = (p: PacketRecord) => p.dir === 'down' && (p.outcome === 'queued' || (p.outcome === 'sent' && p.timingErrorUs === null));
+
+/**
+ * `pktfwd packets`: the last `limit` packets (none with 0), then, with
+ * follow, each new one as it comes, and a printed downlink again, marked
+ * "(updated)", when its outcome becomes known (queued → sent, refused,
+ * expired; the start error). With --json an update is the record again,
+ * with the same id and a higher rev.
+ */
 export async function packetsCommand(o: { url: string; limit: number; follow: boolean; json: boolean; intervalMs?: number; out?: (s: string) => void; signal?: AbortSignal }): Promise<number> {
   const out = o.out ?? ((s: string) => process.stdout.write(s));
-  const line = (p: PacketRecord) => out(`${o.json ? JSON.stringify(p) : formatPacket(p)}\n`);
+  const line = (p: PacketRecord, update: boolean) => out(`${o.json ? JSON.stringify(p) : `${formatPacket(p)}${update ? '  (updated)' : ''}`}\n`);
   let since = 0;
+  let rev = 0;
   let first = true;
+  /** Downlinks printed whose outcome may still change, by id (bounded: the oldest are forgotten). */
+  const printed = new Set<number>();
   for (;;) {
-    let r: { packets: PacketRecord[]; lastId: number };
+    let r: { packets: PacketRecord[]; lastId: number; lastRev?: number };
     try {
-      r = await getJson(`${o.url}/api/packets?limit=${first ? o.limit : 100_000}&since=${since}`);
+      r = await getJson(`${o.url}/api/packets?${first ? `limit=${o.limit}` : `limit=100000&updatedSince=${rev}`}`);
     } catch (err) {
       if (first || !o.follow) {
         process.stderr.write(`pktfwd: cannot reach the status API at ${o.url} (${(err as Error).message}); is pktfwd running?\n`);
         return EXIT_UNREACHABLE;
       }
-      r = { packets: [], lastId: since }; // the forwarder restarting: keep following
+      r = { packets: [], lastId: since, lastRev: rev }; // the forwarder restarting: keep following
     }
-    // A restarted forwarder numbers from 1 again.
-    if (r.lastId < since) since = 0;
-    for (const p of r.packets) line(p);
-    since = Math.max(since, r.lastId);
+    const lastRev = r.lastRev ?? r.lastId;
+    if (r.lastId < since || lastRev < rev) {
+      // A restarted forwarder numbers from 1 again: ask it for everything it has.
+      since = 0;
+      rev = 0;
+      printed.clear();
+    } else {
+      for (const p of r.packets) {
+        if (p.id > since) line(p, false);
+        else if (printed.has(p.id)) line(p, true);
+        else continue;
+        if (mayChange(p)) printed.add(p.id);
+        else printed.delete(p.id);
+      }
+      while (printed.size > 1000) printed.delete(printed.values().next().value!);
+      since = Math.max(since, r.lastId);
+      rev = lastRev;
+    }
     first = false;
     if (!o.follow || o.signal?.aborted) return 0;
     await new Promise((res) => setTimeout(res, o.intervalMs ?? 1000));

@@ -8,9 +8,12 @@ import type { Monitor } from './monitor/monitor.js';
 import type { Regulation } from './regulation.js';
 import type { ForwarderStats } from './stats.js';
 import { choosePower } from './tx-power.js';
+import { downlinkFields, PACKET_MSG, txPacketFields } from './packet-log.js';
 
 /** Retry period after a failed counter read, ms. */
 const COUNTER_RETRY_MS = 100;
+/** How long after its target a handed-over frame's start may be reported before its line says it was not, ms. */
+const START_REPORT_GRACE_MS = 1000;
 
 /** Options of {@link TxScheduler}. */
 export interface TxSchedulerOptions {
@@ -46,12 +49,31 @@ export class TxScheduler {
   private readonly bookings = new WeakMap<TxPacket, number>();
   /** Queued frames that are beacons (counted apart, as PF4 does). */
   private readonly beacons = new WeakSet<TxPacket>();
+  /** The log fields of each queued downlink (token, radio settings, LoRaWAN header), for its outcome line. */
+  private readonly described = new WeakMap<TxPacket, Record<string, unknown>>();
+  /**
+   * Downlinks handed to a radio that reports each start (onTxStart), by
+   * target counter value: their `downlink sent` line waits for the start and
+   * its error; `timer` says so if it never comes.
+   */
+  private readonly awaitingStart = new Map<number, { fields: Record<string, unknown>; timer: NodeJS.Timeout | null }>();
   private readonly log: Logger;
   private readonly serviceGuarded: () => void;
 
   constructor(private readonly o: TxSchedulerOptions) {
     this.log = o.log;
     this.serviceGuarded = guard(this.log, (n) => o.stats.recordInternalError(n), 'TX hand-over timer', () => this.service());
+    o.concentrator.onTxStart?.((e) => this.onTxStart(e));
+  }
+
+  /** A frame started on the air: the `downlink sent` line with its start error (start − target, µs). */
+  private onTxStart(e: { targetUs: number | null; startUs: number }): void {
+    if (e.targetUs === null) return;
+    const w = this.awaitingStart.get(e.targetUs >>> 0);
+    if (!w) return; // a beacon, or not ours
+    if (w.timer) clearTimeout(w.timer);
+    this.awaitingStart.delete(e.targetUs >>> 0);
+    this.log.info({ ...w.fields, outcome: 'sent', startErrorUs: (e.startUs - e.targetUs) | 0 }, PACKET_MSG.sent);
   }
 
   /**
@@ -62,7 +84,7 @@ export class TxScheduler {
     const reject = (error: TxAckError, reason: string): TxAckError => {
       this.o.stats.recordRejection(error);
       this.o.monitor?.downlink(req, token, error, null);
-      this.log.warn({ token, error, reason }, 'downlink rejected');
+      this.log.warn({ ...downlinkFields(req, token), outcome: 'rejected', error, reason }, PACKET_MSG.rejected);
       return error;
     };
     let tmmsCount: number | null = null;
@@ -131,10 +153,10 @@ export class TxScheduler {
     if (booking) this.bookings.set(packet, booking);
     packet.countUs = r.countUs;
     this.o.monitor?.downlink(req, token, null, r.countUs);
-    this.log.info(
-      { token, class: cls, countUs: r.countUs, inUs: (r.countUs - now) | 0, freqHz: packet.freqHz, powerDbm: packet.powerDbm, size: packet.payload.length, toaUs: toa },
-      'downlink scheduled',
-    );
+    const fields = { ...downlinkFields(req, token), powerDbm: packet.powerDbm, countUs: r.countUs };
+    this.described.set(packet, fields);
+    // Its outcome (sent, refused, expired) gets the info line; this one is for tracing the queue.
+    this.log.debug({ ...fields, inUs: (r.countUs - now) | 0, toaUs: toa }, 'downlink scheduled');
     this.arm(now);
     return null;
   }
@@ -174,6 +196,8 @@ export class TxScheduler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    for (const w of this.awaitingStart.values()) if (w.timer) clearTimeout(w.timer);
+    this.awaitingStart.clear();
   }
 
   /** (Re)arms the single timer for the queue's next hand-over time. */
@@ -208,9 +232,9 @@ export class TxScheduler {
       }
       c.txExpired++;
       this.o.monitor?.handOver(e.countUs, 'expired');
-      this.log.warn({ countUs: e.countUs, lateUs: (now - e.countUs) | 0 }, 'downlink dropped: its time passed before hand-over');
+      this.log.warn({ ...this.fieldsOf(e.item), outcome: 'expired', lateUs: (now - e.countUs) | 0 }, PACKET_MSG.expired);
     }
-    for (const e of due) await this.handOver(e.item);
+    for (const e of due) await this.handOver(e.item, now);
     this.arm(await this.o.concentrator.counterUs().catch(() => now));
   }
 
@@ -221,7 +245,11 @@ export class TxScheduler {
     this.bookings.delete(p);
   }
 
-  private async handOver(p: TxPacket): Promise<void> {
+  private fieldsOf(p: TxPacket): Record<string, unknown> {
+    return this.described.get(p) ?? txPacketFields(p);
+  }
+
+  private async handOver(p: TxPacket, now: number): Promise<void> {
     const c = this.o.stats.counters;
     if (this.beacons.has(p)) {
       const r = await this.o.concentrator.send(p).catch((err: Error) => ({ ok: false as const, error: 'INVALID', detail: err.message }));
@@ -233,6 +261,11 @@ export class TxScheduler {
       }
       return;
     }
+    const fields = this.fieldsOf(p);
+    const key = p.countUs >>> 0;
+    // Watched from before the hand-over: a radio may report the start before send() resolves.
+    const watched = this.o.concentrator.onTxStart !== undefined;
+    if (watched) this.awaitingStart.set(key, { fields, timer: null });
     try {
       const r = await this.o.concentrator.send(p);
       if (r.ok) {
@@ -240,17 +273,39 @@ export class TxScheduler {
         c.txBytes += p.payload.length;
         this.o.monitor?.handOver(p.countUs, 'sent');
         this.log.debug({ countUs: p.countUs, freqHz: p.freqHz }, 'downlink handed to concentrator');
+        if (!watched) this.log.info({ ...fields, outcome: 'sent' }, PACKET_MSG.sent);
+        else this.awaitStart(key, fields, p.countUs, now);
       } else {
+        this.awaitingStart.delete(key);
         c.txFailed++;
         this.release(p);
         this.o.monitor?.handOver(p.countUs, 'refused');
-        this.log.warn({ countUs: p.countUs, error: r.error, detail: r.detail }, 'concentrator refused downlink');
+        this.log.warn({ ...fields, outcome: 'refused', error: r.error, detail: r.detail }, PACKET_MSG.refused);
       }
     } catch (err) {
+      this.awaitingStart.delete(key);
       c.txFailed++;
       this.release(p);
       this.o.monitor?.handOver(p.countUs, 'failed');
-      this.log.error({ countUs: p.countUs, err: (err as Error).message, code: (err as { code?: string }).code }, 'downlink hand-over failed');
+      this.log.error({ ...fields, outcome: 'failed', err: (err as Error).message, code: (err as { code?: string }).code }, PACKET_MSG.failed);
     }
+  }
+
+  /**
+   * A radio that reports starts took the frame: its `downlink sent` line
+   * comes with the start (onTxStart), with the start error. If no start is
+   * reported within START_REPORT_GRACE_MS after the target, that is said
+   * instead. (A radio without the hook, the SX1301 which emits in hardware,
+   * gets the line at hand-over.)
+   */
+  private awaitStart(key: number, fields: Record<string, unknown>, countUs: number, now: number): void {
+    const w = this.awaitingStart.get(key);
+    if (!w || w.fields !== fields) return; // already started and logged
+    const inMs = Math.max(0, (countUs - now) | 0) / 1000;
+    w.timer = setTimeout(() => {
+      this.awaitingStart.delete(key);
+      this.log.warn({ ...fields, outcome: 'unconfirmed' }, PACKET_MSG.startNotReported);
+    }, inMs + START_REPORT_GRACE_MS);
+    w.timer.unref();
   }
 }

@@ -4,6 +4,7 @@ import { encodeRxpk, rxPacketToRxpk, type RxTime } from './protocol/index.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
 import type { ServerUplink } from './server-uplink.js';
+import { PACKET_MSG, uplinkFields, type UplinkOutcome } from './packet-log.js';
 
 /** Packets fetched from the concentrator per poll [PF4 NB_PKT_MAX]. */
 export const NB_PKT_MAX = 8;
@@ -147,7 +148,6 @@ export class Upstream {
       else {
         c.rxFiltered++;
         this.o.monitor?.uplink(p, 'filtered');
-        this.log.debug({ tmst: p.countUs, crc: p.crcStatus }, 'uplink not forwarded (forward_crc rule)');
       }
     }
     return out;
@@ -156,7 +156,10 @@ export class Upstream {
   private async forward(fetched: RxPacket[]): Promise<void> {
     const packets = this.filter(fetched);
     const stat = this.pendingStat;
-    if (packets.length === 0 && stat === null) return;
+    if (packets.length === 0 && stat === null) {
+      if (fetched.length > 0 && this.log.isLevelEnabled('info')) this.logUplinks(fetched, packets, []);
+      return;
+    }
     // One packet whose values cannot be written (a radio driver reporting a non-finite RSSI) is dropped
     // alone: the others of the fetch still go out.
     const rxpks: { rxpk: string; seq: number }[] = [];
@@ -174,7 +177,21 @@ export class Upstream {
     this.pendingStat = null;
     // Latency is read on the concentrator's own counter, the clock the receive stamp came from.
     const now = await this.o.concentrator.counterUs();
-    for (const s of this.o.servers) s.deliver(rxpks, stat, encoded, now);
+    const outcomes = this.o.servers.map((s) => s.deliver(rxpks, stat, encoded, now));
+    if (fetched.length > 0 && this.log.isLevelEnabled('info')) this.logUplinks(fetched, encoded, outcomes);
+  }
+
+  /** One line per uplink, in order of reception, after they went out: what the radio heard and what each server's side did with it. */
+  private logUplinks(fetched: RxPacket[], sent: RxPacket[], outcomes: UplinkOutcome[][]): void {
+    let k = 0;
+    for (const p of fetched) {
+      if (sent[k] !== p) {
+        this.log.info(uplinkFields(p, [{ server: '', outcome: 'filtered' }]), PACKET_MSG.uplink);
+        continue;
+      }
+      const at = k++;
+      this.log.info(uplinkFields(p, this.o.servers.map((s, i) => ({ server: s.name, outcome: outcomes[i]![at] ?? 'lost' }))), PACKET_MSG.uplink);
+    }
   }
 
 }

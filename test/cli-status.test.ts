@@ -37,17 +37,28 @@ async function cli(args: string[]): Promise<{ code: number | null; out: string }
 }
 
 /** A forwarder process on the simulated radio, its status API on a free port. */
-async function forwarder(o: { port: number; logLevel?: string; keepalive?: number; gateway?: Record<string, unknown> }): Promise<Proc & { url: string; air: number; conf: string; doc: Record<string, Record<string, unknown>> }> {
+async function forwarder(o: { port: number; logLevel?: string; keepalive?: number; gateway?: Record<string, unknown>; format?: 'json' | 'pretty' }): Promise<Proc & { url: string; air: number; conf: string; doc: Record<string, Record<string, unknown>> }> {
   const doc = JSON.parse(readFileSync(SHIPPED_CONF, 'utf8')) as Record<string, Record<string, unknown>>;
   doc.gateway_conf = { ...doc.gateway_conf, gateway_ID: '0016C001FF10A235', server_address: '127.0.0.1', serv_port_up: o.port, serv_port_down: o.port, keepalive_interval: o.keepalive ?? 1, log_level: o.logLevel ?? 'info', radio: 'sim', ...o.gateway };
   doc.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
   doc.api_conf = { port: 0 };
   const conf = join(mkdtempSync(join(tmpdir(), 'pktfwd-status-')), 'global_conf.json');
   writeFileSync(conf, JSON.stringify(doc));
-  const p = start(['run', '--config', conf, '--log-format', 'json']);
-  const url = await waitFor(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(p.out())?.[1], 10_000, 'status API URL');
-  const air = Number(await waitFor(() => /"air":"127\.0\.0\.1:(\d+)"/.exec(p.out())?.[1], 5000, 'air port'));
+  const p = start(['run', '--config', conf, '--log-format', o.format ?? 'json']);
+  // JSON: "url":"http://…"; pretty: url: "http://…"
+  const url = await waitFor(() => /"?url"?: ?"(http:\/\/127\.0\.0\.1:\d+)"/.exec(p.out())?.[1], 10_000, 'status API URL');
+  const air = Number(await waitFor(() => /"?air"?: ?"127\.0\.0\.1:(\d+)"/.exec(p.out())?.[1], 5000, 'air port'));
   return { ...p, url, air, conf, doc };
+}
+
+/** The sim's counter now: asked on the air; the socket then hears every emission. */
+async function listenAir(air: number): Promise<{ count: number; sock: dgram.Socket }> {
+  const sock = dgram.createSocket('udp4');
+  const count = await new Promise<number>((r) => {
+    sock.once('message', (m) => r((JSON.parse(m.toString()) as { count_us: number }).count_us));
+    sock.bind(0, '127.0.0.1', () => sock.send('{"op":"listen"}', air, '127.0.0.1'));
+  });
+  return { count, sock };
 }
 
 function uplink(air: number, fcnt: number): Promise<void> {
@@ -142,7 +153,11 @@ describe('pktfwd status / packets against a running forwarder', () => {
       await waitFor(() => f.out().includes('"module":"upstream"') && f.out().includes('"msg":"PUSH_DATA sent"'), 5000, 'a debug line from the upstream module');
       writeFileSync(f.conf, JSON.stringify({ ...f.doc, gateway_conf: { ...f.doc.gateway_conf, log_level: 'warn' } }));
       f.child.kill('SIGHUP');
-      await waitFor(() => f.out().includes('"msg":"SIGHUP: log level reloaded"'), 5000, 'reload line');
+      const reload = await waitFor(() => f.out().split('\n').find((l) => l.includes('"msg":"SIGHUP: log level now warn"') && l.endsWith('}')), 5000, 'reload line');
+      // One `level` key (pino's: 40, warn), the new one under its own name.
+      assert.equal(reload.match(/"level":/g)?.length, 1, reload);
+      const entry = JSON.parse(reload) as Record<string, unknown>;
+      assert.deepEqual([entry.level, entry.newLevel, entry.previousLevel], [40, 'warn', 'debug']);
       const mark = f.out().length;
       await uplink(f.air, 2);
       await waitFor(() => ns.counts.rxpk >= 2, 5000, 'second uplink at the server');
@@ -152,6 +167,62 @@ describe('pktfwd status / packets against a running forwarder', () => {
       writeFileSync(f.conf, '{ "gateway_conf": ');
       f.child.kill('SIGHUP');
       await waitFor(() => f.out().includes('SIGHUP: config not reloaded'), 5000, 'refusal line');
+    } finally {
+      f.child.kill('SIGKILL');
+      ns.stop();
+    }
+  });
+
+  test('pretty mode, as on a terminal: one line per uplink with its DevAddr, and SIGHUP says the new level', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const f = await forwarder({ port, format: 'pretty' });
+    try {
+      await uplink(f.air, 1);
+      const line = await waitFor(() => f.out().split('\n').find((l) => l.includes('INFO: uplink ')), 5000, 'the uplink line');
+      assert.match(line, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: uplink 868\.100 MHz SF7BW125 RSSI -80 SNR 7 14 B CRC ok UnconfirmedDataUp DevAddr 12345678 FCnt 1 → forwarded$/);
+      writeFileSync(f.conf, JSON.stringify({ ...f.doc, gateway_conf: { ...f.doc.gateway_conf, log_level: 'debug' } }));
+      f.child.kill('SIGHUP');
+      const reload = await waitFor(() => f.out().split('\n').find((l) => l.includes('SIGHUP')), 5000, 'reload line');
+      assert.match(reload, /^\[[\d:.]+\] WARN: SIGHUP: log level now debug$/);
+    } finally {
+      f.child.kill('SIGKILL');
+      ns.stop();
+    }
+  });
+
+  test('packets -n 0 --follow: no history; new packets, and a downlink again when its outcome is known', async () => {
+    const ns = new NetworkServerStandIn();
+    const port = await ns.start();
+    const f = await forwarder({ port });
+    try {
+      await waitFor(() => ns.counts.pull > 0, 8000, 'PULL_DATA');
+      for (let i = 0; i < 3; i++) await uplink(f.air, i);
+      await waitFor(() => ns.counts.rxpk >= 3, 5000, 'the history at the server');
+      const follow = start(['packets', '--url', f.url, '-n', '0', '--follow']);
+      // Two polls (1 s apart) with nothing new: nothing printed.
+      await new Promise((r) => setTimeout(r, 2300));
+      assert.equal(follow.out(), '', 'no history with -n 0');
+      await uplink(f.air, 7);
+      await waitFor(() => / UP .* FCnt 7$/m.test(follow.out()), 5000, 'the new uplink');
+      // A downlink 2.5 s ahead: polled at least once while queued, then again once emitted.
+      const { count, sock } = await listenAir(f.air);
+      const frame = Buffer.from([0x60, 0x78, 0x56, 0x34, 0x12, 0x00, 9, 0, 1, 2, 3, 4]);
+      ns.sendPullResp({ tmst: (count + 2_500_000) >>> 0, freq: 869.525, rfch: 0, powe: 14, modu: 'LORA', datr: 'SF9BW125', codr: '4/5', ipol: true, size: frame.length, data: frame.toString('base64') });
+      const emitted = await new Promise<{ count_us: number; target_us: number }>((r) => sock.on('message', (m) => {
+        const d = JSON.parse(m.toString()) as { op: string; count_us: number; target_us: number };
+        if (d.op === 'downlink') r(d);
+      }));
+      sock.close();
+      const startUs = (emitted.count_us - emitted.target_us) | 0;
+      const sent = new RegExp(` DOWN .* OK  sent \\(${startUs >= 0 ? '\\+' : '-'}${Math.abs(startUs)} µs\\)  UnconfirmedDataDown DevAddr 12345678 FCnt 9  \\(updated\\)$`, 'm');
+      await waitFor(() => sent.test(follow.out()), 5000, `the update line with the start error ${startUs} µs`);
+      follow.child.kill('SIGTERM');
+      await follow.exit;
+      const lines = follow.out().trim().split('\n');
+      assert.equal(lines.filter((l) => / UP /.test(l)).length, 1, follow.out());
+      assert.match(lines.find((l) => / DOWN /.test(l))!, / OK  queued  UnconfirmedDataDown DevAddr 12345678 FCnt 9$/, 'first printed as queued');
+      assert.ok(lines.filter((l) => / DOWN /.test(l)).every((l, i) => i === 0 || l.endsWith('(updated)')), follow.out());
     } finally {
       f.child.kill('SIGKILL');
       ns.stop();

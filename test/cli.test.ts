@@ -43,10 +43,37 @@ describe('pktfwd CLI', () => {
     assert.equal(r.stdout.trim(), '0.1.0');
   });
 
-  test('--help lists the commands and options', () => {
+  test('--help lists the commands and the default command\'s (run) options', () => {
     const r = run(['--help']);
     assert.equal(r.status, 0);
-    for (const s of ['check-config', '--radio', '--server', '--gateway-id', '--log-format']) assert.ok(r.stdout.includes(s), s);
+    for (const s of ['check-config', 'status', 'packets', 'install', '--radio', '--server', '--gateway-id', '--log-format']) assert.ok(r.stdout.includes(s), s);
+  });
+
+  /** The long options a `--help` output lists. */
+  const optionsOf = (help: string) => new Set([...help.matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]));
+  const own: [string[], string[], string[]][] = [
+    [['run'], ['--config', '--local-config', '--radio', '--server', '--port-up', '--port-down', '--gateway-id', '--log-level', '--log-format'], ['--url', '--root']],
+    [['check-config'], ['--config', '--local-config', '--radio', '--server', '--port-up', '--port-down', '--gateway-id'], ['--log-level', '--url', '--root']],
+    [['status'], ['--url', '--json', '--config', '--local-config'], ['--radio', '--server', '--port-up', '--gateway-id', '--log-level', '--log-format', '--root']],
+    [['packets'], ['--url', '--limit', '--follow', '--json', '--config'], ['--radio', '--server', '--log-level', '--root']],
+    [['install'], ['--board', '--region', '--server', '--port-up', '--port-down', '--root', '--dry-run', '--enable-spi'], ['--radio', '--config', '--log-level', '--url']],
+    [['uninstall'], ['--root', '--purge', '--dry-run'], ['--radio', '--server', '--config', '--board']],
+    [['sx1301-firmware', 'import'], ['--dir'], ['--radio', '--server', '--config', '--root']],
+  ];
+  for (const [cmd, has, hasNot] of own) {
+    test(`${cmd.join(' ')} --help lists its own options only`, () => {
+      const r = run([...cmd, '--help']);
+      assert.equal(r.status, 0, r.stderr);
+      const listed = optionsOf(r.stdout);
+      for (const o of has) assert.ok(listed.has(o), `${o} missing from:\n${r.stdout}`);
+      for (const o of hasNot) assert.ok(!listed.has(o), `${o} listed in:\n${r.stdout}`);
+    });
+  }
+
+  test('an option of another command is refused (exit 2)', () => {
+    const r = run(['status', '--radio', 'sim', '--url', 'http://127.0.0.1:9']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^pktfwd: Unknown argument: radio$/m);
   });
 
   test('the shipped file names no radio: run and check-config exit 2 with one line naming gateway_conf.radio and the choices', () => {

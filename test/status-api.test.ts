@@ -88,6 +88,10 @@ describe('status API against a running forwarder (simulated concentrator)', () =
     assert.equal(srv.address, '127.0.0.1');
     assert.ok(srv.lastPullAckAgeS !== null && srv.lastPullAckAgeS < 5);
     assert.ok(srv.lastPushAckAgeS !== null && srv.lastPushRttMs !== null && srv.lastPushRttMs >= 0);
+    // Figures at their meaningful precision: round trips to 10 µs, ages to 0.1 s (not 0.582339000000502).
+    const decimals = (x: number | null) => (x === null ? 0 : (String(x).split('.')[1] ?? '').length);
+    assert.ok(decimals(srv.lastPushRttMs) <= 2 && decimals(srv.lastPullRttMs) <= 2, `${srv.lastPushRttMs} ${srv.lastPullRttMs}`);
+    assert.ok(decimals(srv.lastPushAckAgeS) <= 1 && decimals(srv.lastPullAckAgeS) <= 1, `${srv.lastPushAckAgeS} ${srv.lastPullAckAgeS}`);
     const t = body.counters.total;
     assert.deepEqual([t.rxnb, t.rxok, t.rxBad, t.rxfw, t.rxFiltered], [sent + 1, sent, 1, sent, 1]);
     assert.equal(t.pullRespReceived, 2);

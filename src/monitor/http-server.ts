@@ -5,7 +5,8 @@
  * request is answered 500 and logged; it never takes the forwarder down.
  *
  *   GET /api/status             ForwarderStatus
- *   GET /api/packets?limit&since the packet log (oldest first), lastId
+ *   GET /api/packets?limit&since the packet log (oldest first), lastId, lastRev;
+ *       &updatedSince=REV       instead of since: the records new or changed (a downlink's outcome) after revision REV
  *   GET /api/channels           uplinks/downlinks per minute per channel, last hour
  *   GET /metrics                Prometheus exposition (prom-client)
  *   GET /                       the page (page.ts)
@@ -56,9 +57,13 @@ export async function startApiServer(o: { forwarder: Forwarder; bindAddress: str
       case '/api/packets': {
         const limit = intParam(url.searchParams.get('limit'), 200, PACKETS_LIMIT_MAX);
         const since = intParam(url.searchParams.get('since'), 0, Number.MAX_SAFE_INTEGER);
-        if (limit === null || since === null) return json(res, 400, { error: 'limit and since must be non-negative integers' });
-        const packets = fwd.monitor.packets(limit, since);
-        return json(res, 200, { packets, lastId: packets.at(-1)?.id ?? since });
+        const updated = url.searchParams.get('updatedSince');
+        const updatedSince = updated === null ? undefined : intParam(updated, 0, Number.MAX_SAFE_INTEGER);
+        if (limit === null || since === null || updatedSince === null) return json(res, 400, { error: 'limit, since and updatedSince must be non-negative integers' });
+        const lastId = fwd.monitor.lastId;
+        const lastRev = fwd.monitor.lastRev;
+        const packets = fwd.monitor.packets(limit, since, updatedSince);
+        return json(res, 200, { packets, lastId, lastRev });
       }
       case '/api/channels':
         return json(res, 200, fwd.monitor.channels());

@@ -18,6 +18,8 @@ import { decodeLorawanHeader, type LorawanHeader } from './lorawan.js';
 interface RecordBase extends Partial<LorawanHeader> {
   /** Sequence number, from 1; `?since=` pages on it. */
   id: number;
+  /** Revision: from one sequence with the ids, renewed whenever the record changes (a downlink's outcome); `?updatedSince=` pages on it. */
+  rev: number;
   /** Wall-clock time, ms since the epoch, and as ISO 8601. */
   timeMs: number;
   time: string;
@@ -62,6 +64,10 @@ export type PacketRecord = UplinkRecord | DownlinkRecord;
 /** Minutes of per-channel counts kept. */
 export const CHANNEL_MINUTES = 60;
 
+/** One decimal: what the radios measure of SNR. */
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
 const freqLabel = (mhz: number) => mhz.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
 
 /** Records and metrics of one forwarder. */
@@ -70,6 +76,7 @@ export class Monitor {
   private readonly ring: PacketRecord[];
   private next = 0;
   private seq = 0;
+  private revSeq = 0;
   /** minute index (ms / 60000) → channel label → [up, down]. */
   private readonly minutes = new Map<number, Map<string, [number, number]>>();
   private readonly pending = new Map<number, DownlinkRecord>();
@@ -180,15 +187,15 @@ export class Monitor {
 
   /** The common fields; the time string and the LoRaWAN header are filled in when the record is served. */
   private base(freqHz: number, datr: string | number, payload: Uint8Array): RecordBase {
-    return { id: ++this.seq, timeMs: this.now(), time: '', freq: this.freq(freqHz).mhz, datr, size: payload.length };
+    return { id: ++this.seq, rev: ++this.revSeq, timeMs: this.now(), time: '', freq: this.freq(freqHz).mhz, datr, size: payload.length };
   }
 
   /** An uplink fetched from the radio and what the upstream loop did with it. */
   uplink(p: RxPacket, outcome: UplinkRecord['outcome']): void {
     const f = this.freq(p.freqHz);
     const r: UplinkRecord = {
-      id: ++this.seq, timeMs: this.now(), time: '', freq: f.mhz, datr: datrOf(p.radio), size: p.payload.length,
-      dir: 'up', tmst: p.countUs, chan: p.ifChain, rfch: p.rfChain, rssi: Math.round(p.rssiDbm), lsnr: p.snrDb ?? null, crc: p.crcStatus, outcome,
+      id: ++this.seq, rev: ++this.revSeq, timeMs: this.now(), time: '', freq: f.mhz, datr: datrOf(p.radio), size: p.payload.length,
+      dir: 'up', tmst: p.countUs, chan: p.ifChain, rfch: p.rfChain, rssi: Math.round(p.rssiDbm), lsnr: p.snrDb === undefined ? null : round1(p.snrDb), crc: p.crcStatus, outcome,
     };
     this.push(r, p.payload, f.label);
     this.child(this.rssi, this.rssiBy, f.label).observe(p.rssiDbm);
@@ -217,6 +224,7 @@ export class Monitor {
     const r = this.pending.get(countUs >>> 0);
     if (!r) return;
     r.outcome = outcome;
+    r.rev = ++this.revSeq;
     if (outcome !== 'sent') this.pending.delete(countUs >>> 0);
   }
 
@@ -228,6 +236,7 @@ export class Monitor {
     this.timingError.observe(err / 1e6);
     if (r) {
       r.timingErrorUs = err;
+      r.rev = ++this.revSeq;
       this.pending.delete(e.targetUs >>> 0);
     }
   }
@@ -244,14 +253,14 @@ export class Monitor {
   pushAck(rttMs: number, server: string): void {
     const a = this.ackOf(server);
     a.pushMs = this.now();
-    a.pushRttMs = rttMs;
+    a.pushRttMs = round2(rttMs); // 10 µs: finer is the event loop's noise
     this.ackRtt.observe({ server, kind: 'push' }, rttMs / 1000);
   }
 
   pullAck(rttMs: number, server: string): void {
     const a = this.ackOf(server);
     a.pullMs = this.now();
-    a.pullRttMs = rttMs;
+    a.pullRttMs = round2(rttMs);
     this.ackRtt.observe({ server, kind: 'pull' }, rttMs / 1000);
   }
 
@@ -261,15 +270,28 @@ export class Monitor {
     return { ...r, ...(header ?? {}), time: new Date(r.timeMs).toISOString() };
   }
 
-  /** The last `limit` records (oldest first), or those after id `since`. */
-  packets(limit: number, since = 0): PacketRecord[] {
+  /** The id of the newest record (0 before the first). */
+  get lastId(): number {
+    return this.seq;
+  }
+
+  /** The newest revision: of the newest record, or of the last change to one. */
+  get lastRev(): number {
+    return this.revSeq;
+  }
+
+  /**
+   * The last `limit` records (oldest first) of those after id `since`, or,
+   * with `updatedSince`, of those new or changed after that revision.
+   */
+  packets(limit: number, since = 0, updatedSince?: number): PacketRecord[] {
     const n = this.ring.length;
     const out: PacketRecord[] = [];
     const at: number[] = [];
     for (let i = 0; i < n; i++) {
       const k = (this.next + i) % n;
       const r = this.ring[k];
-      if (r && r.id > since) {
+      if (r && (updatedSince === undefined ? r.id > since : r.rev > updatedSince)) {
         out.push(r);
         at.push(k);
       }

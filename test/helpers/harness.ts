@@ -102,6 +102,8 @@ export interface HarnessOptions {
   sections?: Record<string, Record<string, unknown>>;
   /** Clock of the uplink buffer's ages, ms. */
   bufferClockMs?: () => number;
+  /** The forwarder's logger (default: JSON lines in memory, read by logLines). */
+  log?: Logger;
 }
 
 /** A running forwarder + sim concentrator + network server stand-in + air client. */
@@ -120,7 +122,9 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const ns = new NetworkServerStandIn(o.server);
   const port = await ns.start();
   const config = testConfig({ serv_port_up: port, serv_port_down: port, ...o.gateway }, o.sim, o.sections);
-  const { log, lines } = memoryLogger();
+  const memory = memoryLogger();
+  const log = o.log ?? memory.log;
+  const lines = memory.lines;
   const sim = new SimConcentrator({
     board: config.board,
     airAddress: '127.0.0.1',
