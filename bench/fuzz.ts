@@ -223,7 +223,7 @@ export async function runFuzz(o: { total: number; seed?: number; batch?: number;
   await new Promise<void>((res) => airSock.bind(0, '127.0.0.1', () => res()));
 
   // The board the process runs (the shipped file), for the legality checks of what it emits.
-  const config = parseConfig([{ name: 'global_conf.json', json: readFileSync(new URL('../../global_conf.json', import.meta.url), 'utf8') }]).config;
+  const config = parseConfig([{ name: 'global_conf.json', json: readFileSync(new URL('../../global_conf.json', import.meta.url), 'utf8') }], { radio: 'sim' }).config;
   const target = new FuzzTarget();
   try {
     await target.start(port);

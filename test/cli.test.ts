@@ -78,7 +78,7 @@ describe('pktfwd CLI', () => {
 
   test('the shipped file names no radio: run and check-config exit 2 with one line naming gateway_conf.radio and the choices', () => {
     for (const cmd of ['run', 'check-config']) {
-      const r = run([cmd, '--config', fileURLToPath(SHIPPED_CONF), '--log-format', 'json']);
+      const r = run([cmd, '--config', fileURLToPath(SHIPPED_CONF)]);
       assert.equal(r.status, 2, cmd);
       assert.equal(r.stdout, '', cmd);
       const lines = r.stderr.trimEnd().split('\n');
