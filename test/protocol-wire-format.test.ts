@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decodeBase64Strict, formatFixed, formatFreqMhz } from '../src/protocol/index.js';
+import { formatFixedExact } from '../src/protocol/wire-format.js';
 
 describe('formatFixed: printf %.Nf rounding', () => {
   const cases: [number, number, string][] = [
@@ -75,3 +79,62 @@ describe('decodeBase64Strict', () => {
     });
   }
 });
+
+describe('formatFixed against glibc printf and its own exact path', () => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const fixture = path.join(here, '..', '..', 'test', 'fixtures', 'printf-fixed', 'glibc.txt');
+
+  test('every recorded value prints as glibc prints it (%.0f, %.1f, %.5f)', () => {
+    const lines = readFileSync(fixture, 'utf8').trim().split('\n');
+    assert.ok(lines.length > 4000, `fixture has ${lines.length} lines`);
+    const unsign = (s: string) => (/^-[0.]+$/.test(s) ? s.slice(1) : s);
+    let mismatches: string[] = [];
+    for (const line of lines) {
+      const [text, p0, p1, p5] = line.split(' ') as [string, string, string, string];
+      const v = Number(text);
+      for (const [d, want] of [[0, p0], [1, p1], [5, p5]] as const) {
+        const got = formatFixed(v, d);
+        if (got !== unsign(want)) mismatches.push(`${text} %.${d}f: printf ${want}, got ${got}`);
+      }
+    }
+    assert.deepEqual(mismatches.slice(0, 10), []);
+  });
+
+  test('the arithmetic fast path agrees with the exact digit path on 300 000 values, near-ties included', () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const mismatches: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const d = [0, 1, 5][i % 3]!;
+      const p = 10 ** d;
+      // a half-way point k + 0.5 in the scaled domain, nudged by 0..3 ulps either way
+      const k = Math.floor(rnd() * 2e6) - 1e6;
+      let tie = (k + 0.5) / p;
+      const nudge = Math.floor(rnd() * 7) - 3;
+      for (let j = 0; j < Math.abs(nudge); j++) tie = nextAfter(tie, nudge > 0 ? Infinity : -Infinity);
+      const random = (rnd() - 0.5) * 10 ** Math.floor(rnd() * 8 - 2);
+      for (const v of [tie, random, -tie]) {
+        const a = formatFixed(v, d);
+        const b = formatFixedExact(v, d);
+        if (a !== b) mismatches.push(`${v.toPrecision(17)} d=${d}: ${a} vs exact ${b}`);
+      }
+    }
+    assert.deepEqual(mismatches.slice(0, 10), []);
+  });
+});
+
+/** The adjacent double towards `to` (IEEE 754 nextafter). */
+function nextAfter(x: number, to: number): number {
+  if (x === to) return x;
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, x);
+  let bits = buf.getBigUint64(0);
+  if (x === 0) bits = 1n | (to > 0 ? 0n : 1n << 63n);
+  else if (x < to === x > 0) bits += 1n;
+  else bits -= 1n;
+  buf.setBigUint64(0, bits);
+  return buf.getFloat64(0);
+}

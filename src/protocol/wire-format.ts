@@ -32,6 +32,43 @@ function incrementDigits(digits: string): string {
  */
 export function formatFixed(value: number, decimals: number): string {
   if (!Number.isFinite(value) || Math.abs(value) >= 1e21) throw invalidNumber('formatFixed', value);
+  return formatFixedFast(value, decimals) ?? formatFixedExact(value, decimals);
+}
+
+/** Powers of ten that are exact doubles, for the decimals this protocol prints. */
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/**
+ * The common case of {@link formatFixed} in plain arithmetic (the exact path
+ * below costs a 100-digit expansion per number). Scale by 10^d and round.
+ * The product is rounded once, to nearest; rounding is monotonic and every
+ * half-way point h = k + 0.5 is itself a double below 2^51, so an exact
+ * product above h never rounds below it and one below h never rounds above
+ * it: only a product that lands exactly on h is undecided (a true tie, or a
+ * near-tie rounded onto it), and those go to the exact path. A product that
+ * rounds up to the next integer was above h anyway, so the whole part is right too.
+ * Returns undefined when the exact path must decide.
+ */
+function formatFixedFast(value: number, decimals: number): string | undefined {
+  if (decimals >= POW10.length) return undefined;
+  const scaled = Math.abs(value) * POW10[decimals]!;
+  if (!(scaled < 2 ** 50)) return undefined;
+  const whole = Math.floor(scaled);
+  const frac = scaled - whole; // exact below 2^50
+  if (frac === 0.5) return undefined;
+  const n = frac > 0.5 ? whole + 1 : whole;
+  if (n === 0) return decimals > 0 ? '0.' + '0'.repeat(decimals) : '0';
+  const sign = value < 0 ? '-' : '';
+  if (decimals === 0) return sign + String(n);
+  let digits = String(n);
+  if (digits.length <= decimals) digits = '0'.repeat(decimals + 1 - digits.length) + digits;
+  const cut = digits.length - decimals;
+  return `${sign}${digits.slice(0, cut)}.${digits.slice(cut)}`;
+}
+
+/** {@link formatFixed} from the exact decimal expansion: slow, decides every tie. Exported for tests. */
+export function formatFixedExact(value: number, decimals: number): string {
+  if (!Number.isFinite(value) || Math.abs(value) >= 1e21) throw invalidNumber('formatFixed', value);
   // toFixed(100) is the exact decimal expansion of any double with |x| >= 2^-47
   // (its lowest mantissa bit is >= 2^-99); smaller values cannot hold a tie at
   // the few decimals this protocol prints.
