@@ -18,6 +18,7 @@ import { snapshot, startSimPath } from './forwarder-process.js';
 import { runApiBench } from './api.js';
 import { runFuzz } from './fuzz.js';
 import { runSx1301Bench } from './sx1301.js';
+import { DEFAULT_POINTS, runLoadshapeBench, type LoadPoint } from './loadshape.js';
 import { cannotStart, parseSchedVariant, type SchedVariant } from './sched.js';
 import { runSx127xBench } from './sx127x.js';
 import { median, pct, procCpuSeconds, procPeakRssMiB, spinGapsUs } from './util.js';
@@ -28,7 +29,10 @@ const argv = await yargs(hideBin(process.argv))
   .option('phase-s', { type: 'number', default: 4, describe: 'seconds per rate' })
   .option('downlinks', { type: 'number', default: 2000 })
   .option('downlink-uplink-rate', { type: 'number', default: 2000, describe: 'uplinks/s flowing during the downlink phase' })
-  .option('paths', { type: 'string', default: 'sim,sx127x,sx1301,api,fuzz', describe: 'which paths to measure: sim, sx127x, sx1301, api, fuzz' })
+  .option('paths', { type: 'string', default: 'sim,sx127x,sx1301,api,fuzz', describe: 'which paths to measure: sim, sx127x, sx1301, api, fuzz, loadshape (the shared load kit, beside the C forwarder named by LORA_PKT_FWD_C)' })
+  .option('loadshape-reps', { type: 'number', default: 3, describe: 'interleaved repetitions of the loadshape path' })
+  .option('loadshape-points', { type: 'string', describe: 'loadshape: only these points, rate/fifo[/ackDelayMs] comma-separated (e.g. 5000/255,1000/16/20)' })
+  .option('loadshape-idle-s', { type: 'number', default: 10, describe: 'loadshape: seconds of the idle run' })
   .option('api-rates', { type: 'string', default: '5000,8000', describe: 'uplink rates of the status API comparison' })
   .option('fuzz-datagrams', { type: 'number', default: 1_000_000, describe: 'datagrams of the fuzz path' })
   .option('fuzz-seed', { type: 'number', default: 20261121 })
@@ -163,6 +167,14 @@ if (paths.includes('fuzz')) {
   out.push('', `fuzz, real process (seed ${r.seed}): sweep of every hostile value in every field: ${sw.sent} PULL_RESP (${sw.wellFormed} well-formed, ${sw.invalid} malformed, ${sw.garbage} not a PULL_RESP; TX_ACKs missing ${sw.missingTxAcks}, unexpected ${sw.unexpectedTxAcks}; counted ${sw.invalidCounted} + ${sw.garbageCounted}), ${r.sweep.air.sent} virtual-air datagrams (uplink after: ${r.sweep.air.uplinkAfterOk})`);
   out.push(`then ${d.total} datagrams in ${r.seconds.toFixed(0)} s: ${d.validFromServer} well-formed PULL_RESP from the server, ${d.mutatedFromServer} mutated, ${d.hostileFromServer} hostile, ${d.randomFromServer} random, ${d.foreign} from another address, ${d.air} virtual-air frames (half mutated), ${d.hostileAir} hostile virtual-air frames`);
   out.push(`TX_ACKs for the well-formed: ${r.txAcksForValid} (missing ${r.missingTxAcks}, duplicated ${r.duplicateTxAcks}); foreign not ignored: ${r.foreignNotIgnored}; emissions ${r.emissions} (handed over ${r.handedOver}), illegal ${r.illegalEmissions.length}${r.illegalEmissions.length ? `: ${r.illegalEmissions.join('; ')}` : ''}; errors logged ${r.errorsLogged}; internal errors ${r.internalErrors}; process alive ${r.processAlive} (exit ${r.exitCode} on SIGTERM); at the end: TX_ACK ${r.txAckErrorAtEnd} for a refused request, downlink ${r.finalDownlinkOk}, uplink ${r.uplinkAtEndOk}`);
+}
+if (paths.includes('loadshape')) {
+  const points = argv['loadshape-points']?.split(',').map((spec): LoadPoint => {
+    const [rate, fifo, ack] = spec.split('/').map(Number) as [number, number, number | undefined];
+    return DEFAULT_POINTS.find((p) => p.rate === rate && p.fifo === fifo && p.ackDelayMs === (ack ?? 0))
+      ?? { label: `${rate.toLocaleString('en-US')}/s, FIFO ${fifo}${ack ? `, server ${ack} ms` : ''}`, rate, fifo, ackDelayMs: ack ?? 0, cVariant: fifo > 16 ? 'B' : 'A' };
+  });
+  out.push('', 'loadshape: the shared uplink load kit, side by side', ...runLoadshapeBench({ reps: argv['loadshape-reps'], points, idleSeconds: argv['loadshape-idle-s'] }));
 }
 if (paths.includes('api')) out.push(...(await runApiBench(argv.runs, argv['api-rates'].split(',').map(Number), argv['phase-s'] * 1000)));
 out.push('', `machine timing floor (idle, before the runs, 6 s): longest stall of a spinning thread per 6 ms window, p50 ${pct(floor, 50).toFixed(0)} µs, p99 ${pct(floor, 99).toFixed(0)} µs, max ${(floor[floor.length - 1] ?? NaN).toFixed(0)} µs; windows with a stall over 1 ms: ${floor.filter((g) => g > 1000).length} of ${floor.length}`);

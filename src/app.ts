@@ -86,18 +86,24 @@ export function checkConfig(args: AppArgs): number {
   return 0;
 }
 
+/** For the benchmarks only: the CLI never passes these. */
+export interface RunHooks {
+  /** Builds the radio instead of {@link makeConcentrator} (bench/loadshape-main.ts plays the shared load shape). */
+  makeConcentrator?: (config: ForwarderConfig, log: Logger) => Concentrator;
+}
+
 /**
  * `pktfwd run`: starts the forwarder and resolves with the exit code when it
  * stops (SIGINT/SIGTERM → 0, autoquit → 0, radio start failure → 1).
  */
-export async function runForwarder(args: AppArgs): Promise<number> {
+export async function runForwarder(args: AppArgs, hooks: RunHooks = {}): Promise<number> {
   const loaded = loadOrExit(args);
   const level = (args.logLevel ?? loaded.config.gateway.logLevel) as LevelWithSilent;
   const log = createLogger({ level, format: args.logFormat });
   for (const w of loaded.warnings) log.warn({ warning: w }, 'config warning');
   log.info({ files: loaded.files }, 'config loaded');
   if (loaded.config.gateway.radio === 'sim') log.warn({ radio: 'sim' }, SIMULATED);
-  const concentrator = makeConcentrator(loaded.config, log);
+  const concentrator = (hooks.makeConcentrator ?? makeConcentrator)(loaded.config, log);
   const g = loaded.config.gateway;
   const gpsLog = log.child({ module: 'gps' });
   let ppsSource: PpsSource = concentratorPps(concentrator);
