@@ -24,4 +24,9 @@ const code = await runForwarder(
   },
   { makeConcentrator: () => new LoadShapeRadio() },
 );
+if (process.env.LOADSHAPE_MEMREPORT) {
+  const v8 = await import('node:v8');
+  const spaces = v8.getHeapSpaceStatistics().map((x) => `${x.space_name} ${(x.space_size / 1048576).toFixed(1)}/${(x.space_used_size / 1048576).toFixed(1)}`);
+  process.stderr.write(`${JSON.stringify({ ...process.memoryUsage(), spaces })}\n`);
+}
 process.exit(code);
