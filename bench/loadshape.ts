@@ -6,7 +6,7 @@
  * is named by LORA_PKT_FWD_C (the directory build.sh ran in, holding
  * lora_pkt_fwd_A, lora_pkt_fwd_B and src/lora_pkt_fwd/global_conf.json),
  * the C forwarder under the same load in the same session, runs interleaved
- * (C first on odd repetitions, pktfwd first on even ones).
+ * (C first on the 1st, 3rd… repetition, pktfwd first on the others).
  *
  * The kit is found at PERF_KIT, else ../shared/perf beside the checkout.
  * Neither is needed by CI: without the kit the path says so and is skipped.
