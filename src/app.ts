@@ -9,6 +9,7 @@ import { startSystemdNotify } from './systemd-notify.js';
 import { concentratorPps, GpsService, gpioPps, type PpsSource } from './gps.js';
 import { SerialGpsSource } from '../hal/gps/serial-source.js';
 import { SIMULATED } from './status-cli.js';
+import { flushWarnLimiters } from '../hal/log-limit.js';
 
 /** Exit code for bad configuration (and for radios not built yet). */
 export const EXIT_CONFIG = 2;
@@ -156,6 +157,7 @@ export async function runForwarder(args: AppArgs, hooks: RunHooks = {}): Promise
         .catch((err: Error) => log.error({ err: err.message }, 'error while stopping'))
         .finally(() => {
           done();
+          flushWarnLimiters();
           watchdog.close();
           log.info('stopped');
           log.flush();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { WarnLimiter } from '../hal/log-limit.js';
 import { guard } from '../hal/index.js';
 import { decodePacket, encodePacket, encodeTxAckBody, parsePullRespBody } from './protocol/index.js';
 import type { ServerLink } from './net/server-link.js';
@@ -41,6 +42,8 @@ export interface DownstreamOptions {
 export class Downstream {
   private readonly tokens: TokenSource;
   private readonly log: Logger;
+  /** Warnings any sender can cause, rate-limited per message. */
+  private readonly warnLimit: WarnLimiter;
   private timer: NodeJS.Timeout | null = null;
   private pullToken: number | null = null;
   private pullAcked = false;
@@ -53,6 +56,7 @@ export class Downstream {
   constructor(private readonly o: DownstreamOptions) {
     this.tokens = o.tokens ?? new TokenSource();
     this.log = o.log;
+    this.warnLimit = new WarnLimiter(this.log);
     const count = (name: string) => o.stats.recordInternalError(name);
     // onDatagram is async: the guard also catches its rejection, which would otherwise end the process.
     o.link.on('down-datagram', guard(this.log, count, 'downstream datagram', (buf: Buffer) => this.onDatagram(buf)));
@@ -101,7 +105,7 @@ export class Downstream {
     const r = decodePacket(buf);
     if (!r.ok) {
       c.downGarbage++;
-      this.log.warn({ reason: r.reason, bytes: buf.length }, 'downstream datagram ignored');
+      this.warnLimit.warn({ reason: r.reason, bytes: buf.length }, 'downstream datagram ignored');
       return;
     }
     const p = r.packet;
@@ -119,18 +123,18 @@ export class Downstream {
     }
     if (p.type !== 'PULL_RESP') {
       c.downGarbage++;
-      this.log.warn({ type: p.type }, 'unexpected packet type on downstream socket');
+      this.warnLimit.warn({ type: p.type }, 'unexpected packet type on downstream socket');
       return;
     }
     const parsed = parsePullRespBody(p.body);
     if (!parsed.ok) {
       c.pullRespInvalid++;
-      this.log.warn({ token: p.token, reason: parsed.reason }, 'PULL_RESP rejected, no TX_ACK');
+      this.warnLimit.warn({ token: p.token, reason: parsed.reason }, 'PULL_RESP rejected, no TX_ACK');
       return;
     }
     c.pullRespReceived++;
     c.pullRespBytes += buf.length;
-    for (const w of parsed.request.warnings) this.log.warn({ token: p.token, warning: w }, 'PULL_RESP accepted with a warning');
+    for (const w of parsed.request.warnings) this.warnLimit.warn({ token: p.token, warning: w }, 'PULL_RESP accepted with a warning');
     let error;
     try {
       error = await this.o.scheduler.schedule(parsed.request, p.token);

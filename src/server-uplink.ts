@@ -4,6 +4,7 @@
  * acknowledge.
  */
 import type { Logger } from 'pino';
+import { WarnLimiter } from '../hal/log-limit.js';
 import type { RxPacket } from '../hal/index.js';
 import { guard, u32 } from '../hal/index.js';
 import type { Monitor } from './monitor/monitor.js';
@@ -87,6 +88,8 @@ export class ServerUplink {
   };
   private readonly tokens: TokenSource;
   private readonly log: Logger;
+  /** Warnings any sender can cause, rate-limited per message. */
+  private readonly warnLimit: WarnLimiter;
   /** token → what was sent and when (ms, monotonic). */
   private readonly pending = new Map<number, Pending>();
   /** The server has stopped acknowledging: uplinks go to the buffer. */
@@ -100,6 +103,7 @@ export class ServerUplink {
   constructor(private readonly o: ServerUplinkOptions) {
     this.tokens = o.tokens ?? new TokenSource();
     this.log = o.log;
+    this.warnLimit = new WarnLimiter(this.log);
     o.link.on('up-datagram', (buf: Buffer) => this.onDatagram(buf));
   }
 
@@ -317,7 +321,7 @@ export class ServerUplink {
     const r = decodePacket(buf);
     if (!r.ok || r.packet.type !== 'PUSH_ACK') {
       this.count('upGarbage');
-      this.log.warn({ reason: r.ok ? `unexpected ${r.packet.type}` : r.reason, bytes: buf.length }, 'upstream datagram ignored');
+      this.warnLimit.warn({ reason: r.ok ? `unexpected ${r.packet.type}` : r.reason, bytes: buf.length }, 'upstream datagram ignored');
       return;
     }
     const sent = this.pending.get(r.packet.token);

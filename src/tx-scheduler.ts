@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { WarnLimiter } from '../hal/log-limit.js';
 import type { BoardConfig, Concentrator, TxPacket } from '../hal/index.js';
 import { guard, timeOnAirUs } from '../hal/index.js';
 import { JitQueue, type JitClass } from './jit/index.js';
@@ -58,10 +59,13 @@ export class TxScheduler {
    */
   private readonly awaitingStart = new Map<number, { fields: Record<string, unknown>; timer: NodeJS.Timeout | null }>();
   private readonly log: Logger;
+  /** Rejections (any server, or a spoofer, can send many): rate-limited per TX_ACK error. */
+  private readonly warnLimit: WarnLimiter;
   private readonly serviceGuarded: () => void;
 
   constructor(private readonly o: TxSchedulerOptions) {
     this.log = o.log;
+    this.warnLimit = new WarnLimiter(this.log);
     this.serviceGuarded = guard(this.log, (n) => o.stats.recordInternalError(n), 'TX hand-over timer', () => this.service());
     o.concentrator.onTxStart?.((e) => this.onTxStart(e));
   }
@@ -84,7 +88,7 @@ export class TxScheduler {
     const reject = (error: TxAckError, reason: string): TxAckError => {
       this.o.stats.recordRejection(error);
       this.o.monitor?.downlink(req, token, error, null);
-      this.log.warn({ ...downlinkFields(req, token), outcome: 'rejected', error, reason }, PACKET_MSG.rejected);
+      this.warnLimit.warn({ ...downlinkFields(req, token), outcome: 'rejected', error, reason }, PACKET_MSG.rejected, error);
       return error;
     };
     let tmmsCount: number | null = null;

@@ -1,4 +1,5 @@
 import type dgram from 'node:dgram';
+import { WarnLimiter } from '../log-limit.js';
 import { randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -82,6 +83,8 @@ export class SimConcentrator implements Concentrator {
   /** Last time a FIFO-overflow warning was logged, ms (one per second at most). */
   private lastOverflowLogMs = -Infinity;
   private readonly log: Logger;
+  /** Warnings any sender on the air port can cause, rate-limited per message. */
+  private readonly warnLimit: WarnLimiter;
   private readonly countFault = () => {
     this.counters.internalErrors++;
   };
@@ -90,6 +93,7 @@ export class SimConcentrator implements Concentrator {
 
   constructor(private readonly o: SimConcentratorOptions) {
     this.log = o.log;
+    this.warnLimit = new WarnLimiter(this.log);
     this.signal = guard(this.log, this.countFault, 'receive signal', () => {
       this.signalPending = false;
       for (const cb of this.callbacks) cb();
@@ -261,7 +265,7 @@ export class SimConcentrator implements Concentrator {
     const d = decodeAirMessage(m);
     if (!d.ok) {
       this.counters.airMalformed++;
-      this.log.warn({ from: `${from.address}:${from.port}`, reason: d.reason }, 'malformed virtual-air datagram ignored');
+      this.warnLimit.warn({ from: `${from.address}:${from.port}`, reason: d.reason }, 'malformed virtual-air datagram ignored');
       return;
     }
     const msg = d.msg;
@@ -279,7 +283,7 @@ export class SimConcentrator implements Concentrator {
     }
     if (msg.op !== 'uplink') {
       this.counters.airMalformed++;
-      this.log.warn({ op: msg.op }, 'virtual-air message not meant for the concentrator ignored');
+      this.warnLimit.warn({ op: msg.op }, 'virtual-air message not meant for the concentrator ignored');
       return;
     }
     const ch = matchChannel(this.o.board, msg.freqHz, msg.radio);

@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { WarnLimiter } from '../../hal/log-limit.js';
 import { promises as dns } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
@@ -70,6 +71,8 @@ export class ServerLink extends EventEmitter {
   private lastRefreshMs = -Infinity;
   private retryMs: number;
   private readonly log: Logger;
+  /** Warnings any sender can cause (foreign datagrams, socket errors), rate-limited per message. */
+  private readonly warnLimit: WarnLimiter;
   private readonly lookup: LookupFn;
   private readonly countFault: (handler: string) => void;
   private readonly resolveGuarded: () => void;
@@ -77,6 +80,7 @@ export class ServerLink extends EventEmitter {
   constructor(private readonly opts: ServerLinkOptions) {
     super();
     this.log = opts.log;
+    this.warnLimit = new WarnLimiter(this.log);
     this.lookup = opts.lookup ?? systemLookup;
     this.retryMs = opts.retryMinMs ?? 1000;
     this.countFault = opts.onInternalError ?? (() => undefined);
@@ -189,7 +193,7 @@ export class ServerLink extends EventEmitter {
     sock.on('message', guard(this.log, this.countFault, `${event} socket`, (msg: Buffer, rinfo: dgram.RemoteInfo) => {
       if (rinfo.address !== this.address || rinfo.port !== port) {
         this.counters.foreignDatagrams++;
-        this.log.warn(
+        this.warnLimit.warn(
           { from: `${rinfo.address}:${rinfo.port}`, bytes: msg.length, expected: `${this.address}:${port}` },
           'datagram from foreign address ignored',
         );
@@ -199,7 +203,7 @@ export class ServerLink extends EventEmitter {
     }));
     sock.on('error', (err) => {
       this.counters.sendErrors++;
-      this.log.warn({ err: err.message }, 'UDP socket error');
+      this.warnLimit.warn({ err: err.message }, 'UDP socket error');
     });
     sock.bind(0, () => {
       const bytes = this.opts.recvBufferBytes ?? 1 << 20;
