@@ -217,3 +217,29 @@ test('a frame handed over stops blocking once its airtime has ended', () => {
   const r = expectOk(q.enqueue(later, req('C', 0, 10_000)));
   assert.equal(r, later + 60_000, 'ASAP slot (now + 2·TX_JIT_DELAY) once nothing is on air');
 });
+
+test('far-future frames cannot starve Class A: 8 of 32 slots are kept for frames due within 10 s', () => {
+  const q = new JitQueue<string>();
+  // 32 requests just under the TOO_EARLY limit (512 s), 2 s apart: only 24 get in.
+  const results = Array.from({ length: 32 }, (_, i) => q.enqueue(NOW, req('A', NOW + 500_000_000 - i * 2_000_000)));
+  assert.equal(results.filter((r) => r.ok).length, 24);
+  const refused = results.filter((r) => !r.ok);
+  assert.equal(refused.length, 8);
+  for (const r of refused) assert.match(expectError(r, 'COLLISION_PACKET'), /far-future frames already fill 24 of 32 slots; 8 are kept for frames due within 10 s/);
+  // An RX1 answer (1 s) and a join-accept in RX2 (6 s) still get in, and so does Class C.
+  expectOk(q.enqueue(NOW, req('A', NOW + 1_000_000)));
+  expectOk(q.enqueue(NOW, req('A', NOW + 6_000_000)));
+  expectOk(q.enqueue(NOW, req('C', 0)));
+  // A too-early frame still reads TOO_EARLY, not the far limit.
+  expectError(q.enqueue(NOW, req('A', NOW + 600_000_000)), 'TOO_EARLY');
+  // Near frames may fill the queue to its capacity.
+  for (let i = 0; i < 5; i++) expectOk(q.enqueue(NOW, req('A', NOW + 2_000_000 + i * 500_000)));
+  assert.equal(q.size, 32);
+  assert.equal(expectError(q.enqueue(NOW, req('A', NOW + 9_000_000)), 'COLLISION_PACKET'), 'queue full (32)');
+});
+
+test('the near reservation is at most a quarter of a small queue (capacity 2: none)', () => {
+  const q = new JitQueue<string>({ capacity: 2 });
+  expectOk(q.enqueue(NOW, req('A', NOW + 100_000_000)));
+  expectOk(q.enqueue(NOW, req('A', NOW + 200_000_000)));
+});

@@ -27,6 +27,18 @@ export interface JitTimings {
    * which is the default when this is left undefined.
    */
   classCAsapDelayUs: number | undefined;
+  /**
+   * Frames due within this long count as near (Class A RX1/RX2 answers, at most ~6 s after their uplink
+   * for a join-accept in RX2; Class C ASAP). Not in PF4: see {@link JitTimings.nearReserved}.
+   */
+  nearHorizonUs: number;
+  /**
+   * Queue slots kept for near frames: frames due later than {@link JitTimings.nearHorizonUs} may fill at
+   * most capacity − nearReserved slots. PF4 has none, so 32 far-future frames (just under TOO_EARLY)
+   * refuse every Class A answer for up to 512 s; here they can take 24 of 32 slots, and the 25th far one
+   * gets COLLISION_PACKET ("far-future frames already fill …"). Capped at capacity / 4.
+   */
+  nearReserved: number;
 }
 
 /** Default timings: PF4 values, Class C ASAP as in S1302/CSD. */
@@ -39,6 +51,8 @@ export const DEFAULT_JIT_TIMINGS: Readonly<JitTimings> = Object.freeze({
   beaconGuardUs: 3_000_000,
   beaconReservedUs: 2_120_000,
   classCAsapDelayUs: undefined,
+  nearHorizonUs: 10_000_000,
+  nearReserved: 8,
 });
 
 /** {@link JitTimings} with every default applied and derived values filled in. */

@@ -120,6 +120,19 @@ export class JitQueue<T> {
     if ((req.cls === 'A' || req.cls === 'B') && aheadUs > t.txMaxAdvanceUs) {
       return { ok: false, error: 'TOO_EARLY', reason: `target ${countUs} is ${aheadUs} us ahead of now ${nowUs}, limit ${t.txMaxAdvanceUs} us` };
     }
+    // Room kept for frames due soon (Class A answers): far-future frames cannot take the last slots.
+    const reserved = Math.min(t.nearReserved, Math.floor(t.capacity / 4));
+    if (reserved > 0 && aheadUs > t.nearHorizonUs) {
+      let far = 0;
+      for (const q of this.list) if (counterDiffUs(q.countUs, nowUs) > t.nearHorizonUs) far++;
+      if (far >= t.capacity - reserved) {
+        return {
+          ok: false,
+          error: 'COLLISION_PACKET',
+          reason: `far-future frames already fill ${far} of ${t.capacity} slots; ${reserved} are kept for frames due within ${t.nearHorizonUs / 1e6} s`,
+        };
+      }
+    }
     const entry: JitEntry<T> = { cls: req.cls, countUs, preDelayUs: preUs, postDelayUs: postUs, timeOnAirUs: req.timeOnAirUs, item: req.item };
     for (const q of this.obstacles()) {
       if (slotsCollide(entry, q, t)) {
