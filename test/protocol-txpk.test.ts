@@ -115,6 +115,14 @@ describe('parsePullRespBody: accepted requests', () => {
     assert.deepEqual(r.request.warnings, ['size 4 but data decodes to 5 bytes; sending the 5 decoded bytes']);
   });
 
+  test('more than 255 decoded bytes is a malformed request (no radio can send it); 255 is accepted', () => {
+    const big = parse(body({ ...LORA_BASE, size: 256, data: Buffer.alloc(256).toString('base64') }));
+    assert.deepEqual(big, { ok: false, reason: 'data decodes to 256 bytes; a radio frame carries at most 255' });
+    const lying = parse(body({ ...LORA_BASE, size: 10, data: Buffer.alloc(300).toString('base64') }));
+    assert.equal(lying.ok, false, 'the decoded length decides, not size');
+    assert.equal(parse(body({ ...LORA_BASE, size: 255, data: Buffer.alloc(255).toString('base64') })).ok, true);
+  });
+
   test('unpadded base64 is accepted ("padding optional"); a negative powe is the LUT\'s business', () => {
     const r = parse(body({ ...LORA_BASE, size: 2, data: 'AAE', powe: -6 }));
     assert.ok(r.ok);

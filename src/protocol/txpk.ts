@@ -104,6 +104,9 @@ function readTiming(t: JsonObject): { ok: true; value: TxTiming } | { ok: false;
   return { ok: false, reason: 'no timing: imme is not true and tmst and tmms are absent' };
 }
 
+/** Largest payload either radio can transmit (SX1301 lgw_send refuses size > 255). */
+export const MAX_TX_PAYLOAD = 255;
+
 /**
  * Reads a PULL_RESP body into a downlink request, or gives the one-line
  * reason (naming the field) for which PF4 would send no TX_ACK. Order and
@@ -125,6 +128,7 @@ function readTiming(t: JsonObject): { ok: true; value: TxTiming } | { ok: false;
  *   with a warning;
  * - `size` 0..65535 and `data` standard base64 (padding optional). URL-safe or
  *   other characters are refused with a reason (PF4 exits the process).
+ *   More than 255 decoded bytes is refused (no radio can send it).
  *   Decoded length ≠ size only warns, and the decoded bytes are sent: the
  *   device's MIC covers the real bytes, PF4's zero-fill would break it.
  */
@@ -173,6 +177,11 @@ export function parsePullRespBody(body: Buffer): ParsePullRespResult {
   const payload = readSizeAndData(t, false);
   if (!payload.ok) return payload;
   const { size, bytes } = payload.value;
+  // Both radios carry at most 255 payload bytes (SX1301 lgw_send, SX127x RegPayloadLength is 8 bits):
+  // a longer frame is a malformed request, refused here rather than failing in the scheduler.
+  if (bytes.length > MAX_TX_PAYLOAD) {
+    return { ok: false, reason: `data decodes to ${bytes.length} bytes; a radio frame carries at most ${MAX_TX_PAYLOAD}` };
+  }
   if (bytes.length !== size) {
     warnings.push(`size ${size} but data decodes to ${bytes.length} bytes; sending the ${bytes.length} decoded bytes`);
   }
