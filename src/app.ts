@@ -11,6 +11,11 @@ import { SerialGpsSource } from '../hal/gps/serial-source.js';
 import { SIMULATED } from './status-cli.js';
 import { flushWarnLimiters } from '../hal/log-limit.js';
 
+/** True for 127.0.0.0/8 and ::1 (the addresses only this machine can reach). */
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^127\./.test(address) || address === '::ffff:127.0.0.1';
+}
+
 /** Exit code for bad configuration (and for radios not built yet). */
 export const EXIT_CONFIG = 2;
 
@@ -137,8 +142,11 @@ export async function runForwarder(args: AppArgs, hooks: RunHooks = {}): Promise
   let server: ApiServer | null = null;
   if (api.enable) {
     try {
-      server = await startApiServer({ forwarder: fwd, bindAddress: api.bindAddress, port: api.port, log: log.child({ module: 'api' }) });
+      server = await startApiServer({ forwarder: fwd, bindAddress: api.bindAddress, port: api.port, log: log.child({ module: 'api' }), allowedHosts: api.allowedHosts });
       log.info({ url: server.url }, 'status API listening');
+      if (!isLoopback(api.bindAddress)) {
+        log.warn({ address: api.bindAddress, port: server.port }, 'status API reachable from the network without authentication: anyone who reaches this port can read the gateway status (bind_address 127.0.0.1 and an SSH tunnel keep it private)');
+      }
     } catch (err) {
       // Forwarding matters more than the status page: say why and carry on.
       log.error({ err: (err as Error).message, address: api.bindAddress, port: api.port }, 'status API not started');

@@ -182,6 +182,20 @@ export const SIM_KEYS: KeyTable<SimConf> = {
 };
 
 
+/** A list of DNS host names (lower-cased; at most 32). */
+const hostNames: Rule<string[]> = {
+  expected: 'an array of host names, e.g. ["gateway.example.lan"]',
+  parse: (v) => {
+    if (!Array.isArray(v) || v.length > 32) return INVALID;
+    const out: string[] = [];
+    for (const h of v) {
+      if (typeof h !== 'string' || !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/.test(h)) return INVALID;
+      out.push(h.toLowerCase().replace(/\.$/, ''));
+    }
+    return out;
+  },
+};
+
 /** `api_conf` keys. */
 export const API_KEYS: KeyTable<ApiConf> = {
   enable: { key: 'enable', rule: bool, default: true, doc: 'serve the local status API, metrics and page' },
@@ -193,6 +207,12 @@ export const API_KEYS: KeyTable<ApiConf> = {
   },
   port: { key: 'port', rule: int(0, 65535, 'an integer 0..65535 (0 = any free port)'), default: 1790, doc: 'TCP port of the status API' },
   packetLogSize: { key: 'packet_log_size', rule: int(1, 100_000), default: 200, doc: 'uplinks and downlinks kept for /api/packets' },
+  allowedHosts: {
+    key: 'allowed_hosts',
+    rule: hostNames,
+    default: [],
+    doc: 'extra host names the page may be reached by (Host header); localhost, IP addresses and this machine\'s name always are',
+  },
 };
 
 

@@ -87,6 +87,11 @@ export interface ApiConf {
   port: number;
   /** Uplinks and downlinks kept for /api/packets. */
   packetLogSize: number;
+  /**
+   * Host names (besides localhost, IP literals and this machine's own name)
+   * a request's Host header may carry: the DNS-rebinding check.
+   */
+  allowedHosts: string[];
 }
 
 /** `buffer_conf`: store and forward while the server does not acknowledge. */
