@@ -298,7 +298,8 @@ export class Forwarder extends EventEmitter {
       regulation: this.regulation.status(this.o.wallClockMs?.() ?? Date.now()),
       buffer: {
         enabled: this.uplinkBuffer !== null, outage: this.upstream.outage, uplinks: this.uplinkBuffer?.length ?? 0, bytes: this.uplinkBuffer?.sizeBytes ?? 0,
-        added: this.uplinkBuffer?.added ?? 0, delivered: this.uplinkBuffer?.delivered ?? 0, dropped: { ...(this.uplinkBuffer?.dropped ?? { count: 0, bytes: 0, age: 0 }) },
+        added: this.uplinkBuffer?.added ?? 0, delivered: this.uplinkBuffer?.delivered ?? 0, dropped: { ...(this.uplinkBuffer?.dropped ?? { count: 0, bytes: 0, age: 0, poison: 0 }) },
+        file: this.uplinks[0]?.journalStatus ?? null,
       },
     };
   }
@@ -347,5 +348,10 @@ export interface ForwarderStatus {
   queue: { depth: number };
   internalErrors: { total: number; forwarder: number; radio: number; gps: number; byHandler: Record<string, number> };
   regulation: ReturnType<Regulation['status']>;
-  buffer: { enabled: boolean; outage: boolean; uplinks: number; bytes: number; added: number; delivered: number; dropped: { count: number; bytes: number; age: number } };
+  buffer: {
+    enabled: boolean; outage: boolean; uplinks: number; bytes: number; added: number; delivered: number;
+    dropped: { count: number; bytes: number; age: number; poison: number };
+    /** The journal (buffer_conf.file): whether it is recording, and why not; null without a file. */
+    file: ServerUplink['journalStatus'];
+  };
 }

@@ -13,7 +13,12 @@ import { TokenSource } from './net/tokens.js';
 import { decodePacket, encodePacket, planPushDataBodies } from './protocol/index.js';
 import type { ForwarderStats } from './stats.js';
 import type { BufferedUplink, UplinkBuffer } from './uplink-buffer.js';
+import { UplinkJournal, type JournalState } from './uplink-journal.js';
 import type { UplinkOutcome } from './packet-log.js';
+
+function stateReason(s: JournalState): string | null {
+  return s.ok ? null : s.reason;
+}
 
 /** Largest PUSH_DATA datagram, bytes [PF4 TX_BUFF_SIZE = 540·8 + 30 + 200]. */
 export const PUSH_DATA_MAX_BYTES = 4550;
@@ -63,7 +68,7 @@ export interface StoreAndForward {
   outageAfterUnacked: number;
   /** While not answered: how often the oldest buffered uplinks are offered again, ms. */
   probeIntervalMs: number;
-  /** Where the buffer is saved (on stop and every few seconds), or null. */
+  /** The buffer's journal file (uplink-journal.ts), or null. */
   file: string | null;
 }
 
@@ -75,6 +80,24 @@ interface Pending {
   /** Taken from the head of the buffer (removed only on the ack), or sent live. */
   fromBuffer: boolean;
   tries: number;
+  /** A probe of whether the server answers at all, sent alone while the buffer's head is suspected: the head's seq. */
+  canaryFor?: number;
+}
+
+/**
+ * Poison isolation (issue 18): a buffered datagram the server never
+ * acknowledges (it cannot decode it, say) must not hold the queue forever.
+ * Each unacknowledged probe of the buffer's head halves the next one; when a
+ * single uplink is left unacknowledged, the next uplink is offered alone. If
+ * the server acknowledges that one, it is answering and the head is what it
+ * refuses: dropped, counted (`dropped.poison`), logged. If not, the server is
+ * simply not answering and probing starts again at full size.
+ */
+interface Isolation {
+  /** Most uplinks the next probe of the head may carry. */
+  limit: number;
+  /** The head's seq when a single-uplink probe of it went unacknowledged. */
+  suspect: number | null;
 }
 
 /**
@@ -97,8 +120,9 @@ export class ServerUplink {
   private unackedRun = 0;
   private flushInFlight = false;
   private lastProbeMs = 0;
-  private lastSaveMs = 0;
   private tick: NodeJS.Timeout | null = null;
+  private journal: UplinkJournal | null = null;
+  private readonly isolation: Isolation = { limit: Number.MAX_SAFE_INTEGER, suspect: null };
 
   constructor(private readonly o: ServerUplinkOptions) {
     this.tokens = o.tokens ?? new TokenSource();
@@ -123,26 +147,64 @@ export class ServerUplink {
     if (this.o.primary || !UPLINK_LEVEL.has(key)) global[key] = (global[key] ?? 0) + n;
   }
 
-  /** Loads a saved buffer and starts the retry timer; returns the highest sequence number loaded. */
+  /** Opens the buffer's journal (restoring what it holds) and starts the retry timer; returns the highest sequence number loaded. */
   start(): number {
     const b = this.o.buffer;
     if (!b) return 0;
-    if (b.file) {
-      try {
-        const r = b.buffer.load(b.file);
-        if (r.loaded || r.bad) this.log.info({ file: b.file, loaded: r.loaded, bad: r.bad }, 'buffered uplinks loaded from the last run');
-      } catch (err) {
-        this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer file not read');
-      }
-    }
+    if (b.file) this.openJournal(b.file, b.buffer);
     this.tick = setInterval(guard(this.log, (n) => this.o.stats.recordInternalError(n), 'uplink retry timer', () => this.onTick()), Math.max(10, Math.floor(this.o.pushTimeoutMs / 2)));
     return b.buffer.maxSeq;
+  }
+
+  private openJournal(file: string, buffer: UplinkBuffer): void {
+    const j = new UplinkJournal(file);
+    let r;
+    try {
+      r = j.open();
+    } catch (err) {
+      this.log.warn({ file, err: (err as Error).message }, 'uplink buffer file not read: buffering in memory only');
+      return;
+    }
+    this.journal = j;
+    buffer.attach(j, r.entries);
+    const bad = Object.values(r.report.bad).reduce((a, n) => a + (n ?? 0), 0);
+    if (bad > 0) {
+      this.log.warn({ file, loaded: r.report.loaded, bad: r.report.bad, first: r.report.firstBad }, 'uplink buffer file: damaged records skipped');
+    }
+    if (!j.state.ok) {
+      this.log.warn(
+        { file, err: j.state.reason, held: r.held },
+        'uplink buffer file cannot be written: buffering in memory only; the uplinks it holds are kept there and not sent (their delivery could not be recorded, so every restart would send them again)',
+      );
+    } else if (r.report.loaded > 0) {
+      this.log.info({ file, loaded: r.report.loaded, legacy: r.report.legacy || undefined }, 'buffered uplinks loaded from the last run');
+    }
+  }
+
+  /** The journal's state for the status (null without a file). */
+  get journalStatus(): { file: string; ok: boolean; reason: string | null; sinceS: number | null; bytes: number; records: number; syncs: number; rewrites: number; failures: number } | null {
+    const j = this.journal;
+    if (!j) return null;
+    const st: JournalState = j.state;
+    return {
+      file: j.path, ok: st.ok, reason: st.ok ? null : st.reason,
+      sinceS: st.ok ? null : Math.round((performance.now() - st.since) / 1000),
+      bytes: j.fileBytes, ...j.counters,
+    };
   }
 
   stop(): void {
     if (this.tick) clearInterval(this.tick);
     this.tick = null;
-    this.save(true);
+    const b = this.o.buffer;
+    if (!b || !this.journal) return;
+    // Unacknowledged live datagrams are kept too: their uplinks are not delivered yet.
+    const inFlight = [...this.pending.values()].filter((p) => !p.fromBuffer).flatMap((p) => p.rxpks);
+    for (const [token, p] of this.pending) if (!p.fromBuffer) this.pending.delete(token);
+    if (inFlight.length) b.buffer.push(inFlight);
+    const before = this.journal.state.ok;
+    this.journal.close(() => b.buffer.entries());
+    if (!this.journal.state.ok && before) this.log.warn({ file: this.journal.path, err: stateReason(this.journal.state) }, 'uplink buffer not saved');
   }
 
   /** Uplinks waiting in the buffer. */
@@ -155,21 +217,6 @@ export class ServerUplink {
     return this.pending.size;
   }
 
-  private save(now = false): void {
-    const b = this.o.buffer;
-    if (!b?.file) return;
-    if (!now && performance.now() - this.lastSaveMs < 5000) return;
-    this.lastSaveMs = performance.now();
-    try {
-      // Unacknowledged live datagrams are kept too: their uplinks are not delivered yet.
-      const inFlight = [...this.pending.values()].filter((p) => !p.fromBuffer).flatMap((p) => p.rxpks);
-      if (now && inFlight.length) b.buffer.push(inFlight);
-      b.buffer.save(b.file);
-    } catch (err) {
-      this.log.warn({ file: b.file, err: (err as Error).message }, 'uplink buffer not saved');
-    }
-  }
-
   /** Retries and expiry of PUSH_DATA, probes while not answered, the buffer's flush and save. */
   private onTick(): void {
     this.expireAcks();
@@ -177,7 +224,13 @@ export class ServerUplink {
     if (!b) return;
     if (this.outage && performance.now() - this.lastProbeMs >= b.probeIntervalMs) this.flush(true);
     else if (!this.outage) this.flush(false);
-    this.save();
+    const j = this.journal;
+    if (j) {
+      const wasOk = j.state.ok;
+      j.tick(() => b.buffer.entries(), b.buffer.journalBytes);
+      if (wasOk && !j.state.ok) this.log.warn({ file: j.path, err: stateReason(j.state) }, 'uplink buffer file not written: buffering in memory only until it can be rewritten (retried every second)');
+      else if (!wasOk && j.state.ok) this.log.info({ file: j.path, uplinks: b.buffer.length }, 'uplink buffer file written again');
+    }
   }
 
   /** One fetch of uplinks (and the stat, if any) for this server: sent, or buffered behind older ones. Returns what became of each packet. */
@@ -258,7 +311,23 @@ export class ServerUplink {
   private flush(probe: boolean): void {
     const b = this.o.buffer;
     if (!b || this.flushInFlight || b.buffer.length === 0 || (this.outage && !probe)) return;
-    const rxpks = b.buffer.peek(PUSH_DATA_MAX_BYTES - 12 - 20);
+    let rxpks = b.buffer.peek(PUSH_DATA_MAX_BYTES - 12 - 20);
+    const iso = this.isolation;
+    let canaryFor: number | undefined;
+    if (iso.suspect !== null) {
+      if (rxpks[0]?.seq !== iso.suspect) {
+        iso.suspect = null; // the head changed (delivered, expired): nothing to isolate
+        iso.limit = Number.MAX_SAFE_INTEGER;
+      } else {
+        // Is the server answering at all? The uplink behind the suspect, alone.
+        const next = b.buffer.peek(Number.MAX_SAFE_INTEGER).slice(1, 2);
+        if (next.length === 1) {
+          canaryFor = iso.suspect;
+          rxpks = next;
+        }
+      }
+    }
+    if (canaryFor === undefined && rxpks.length > iso.limit) rxpks = rxpks.slice(0, iso.limit);
     const [plan] = planPushDataBodies(rxpks.map((r) => r.rxpk), null, Number.MAX_SAFE_INTEGER);
     if (!plan) return;
     const token = this.freshToken();
@@ -266,7 +335,9 @@ export class ServerUplink {
     this.lastProbeMs = performance.now();
     if (!this.o.link.sendUp(dgram)) return;
     this.flushInFlight = true;
-    this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0 });
+    const p: Pending = { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0 };
+    if (canaryFor !== undefined) p.canaryFor = canaryFor;
+    this.pending.set(token, p);
     this.count('pushDataSent');
     this.count('pushDataBytes', dgram.length);
   }
@@ -298,7 +369,10 @@ export class ServerUplink {
       }
       this.pending.delete(token);
       this.count('pushUnacked');
-      if (p.fromBuffer) this.flushInFlight = false;
+      if (p.fromBuffer) {
+        this.flushInFlight = false;
+        this.isolationUnacked(p);
+      }
       else if (b && p.rxpks.length) {
         giveBack.push(...p.rxpks);
         this.count('rxfw', -p.rxpks.length); // not forwarded after all: counted when the buffer delivers them
@@ -315,6 +389,31 @@ export class ServerUplink {
       b.buffer.push(giveBack);
       this.count('rxBuffered', giveBack.length);
     }
+  }
+
+  /** A probe of the buffer went unacknowledged: narrow it down (see {@link Isolation}). */
+  private isolationUnacked(p: Pending): void {
+    const iso = this.isolation;
+    if (p.canaryFor !== undefined) {
+      // Not even the next uplink: the server is not answering; start again at full size.
+      iso.limit = Number.MAX_SAFE_INTEGER;
+      iso.suspect = null;
+      return;
+    }
+    if (p.rxpks.length > 1) iso.limit = Math.ceil(p.rxpks.length / 2);
+    else if (p.rxpks.length === 1) iso.suspect = p.rxpks[0]!.seq;
+  }
+
+  /** The server acknowledged the uplink behind `seq` but never `seq`: drop it. */
+  private dropPoison(seq: number): void {
+    const b = this.o.buffer;
+    if (!b) return;
+    const text = b.buffer.peek(Number.MAX_SAFE_INTEGER).find((e) => e.seq === seq)?.rxpk ?? '';
+    if (!b.buffer.dropPoison(seq)) return;
+    this.warnLimit.warn(
+      { seq, rxpk: text.length > 80 ? `${text.slice(0, 80)}...` : text, bytes: text.length },
+      'buffered uplink dropped: the server acknowledges the uplinks around it but never this one',
+    );
   }
 
   private onDatagram(buf: Buffer): void {
@@ -339,6 +438,9 @@ export class ServerUplink {
     const b = this.o.buffer;
     if (!b) return;
     if (sent.fromBuffer) {
+      if (sent.canaryFor !== undefined) this.dropPoison(sent.canaryFor);
+      this.isolation.limit = Number.MAX_SAFE_INTEGER;
+      this.isolation.suspect = null;
       b.buffer.remove(sent.rxpks);
       this.count('rxBufferDelivered', sent.rxpks.length);
       this.count('rxfw', sent.rxpks.length);

@@ -58,6 +58,13 @@ export function formatStatus(s: ForwarderStatus): string {
   rows.push(['PULL_DATA', `${t.pullDataSent} sent, ${t.pullAckReceived} acked`]);
   rows.push(['downlinks', `${t.pullRespReceived} requested, ${t.txSent} sent, ${t.txFailed} failed, ${t.txExpired} expired; queue ${s.queue.depth}`]);
   rows.push(['rejected', rejected]);
+  const b = s.buffer;
+  if (b?.enabled) {
+    const d = b.dropped;
+    const drops = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    rows.push(['buffer', `${b.uplinks} uplinks (${b.bytes} B)${b.outage ? ', server not answering' : ''}; ${b.delivered} delivered late${drops ? `; dropped: ${drops}` : ''}`]);
+    if (b.file) rows.push(['  file', `${b.file.file}: ${b.file.ok ? 'saved as it changes' : `NOT SAVED (${b.file.reason}): in memory only`}`]);
+  }
   // Shown only when it happened: each is a bug that a last-resort guard caught, logged and survived.
   const internal = s.internalErrors?.total ?? 0;
   if (internal > 0) rows.push(['errors', `${internal} internal errors caught and survived (see the log)`]);

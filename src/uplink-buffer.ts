@@ -3,17 +3,10 @@
  * rxpk objects (JSON text, with their original tmst/time), bounded by count,
  * bytes and age; what a limit drops is counted by reason (the oldest go
  * first: the newest have the most value to a network server). Optionally
- * saved to a file (one rxpk per line) so a restart does not lose them.
+ * journaled to a file (uplink-journal.ts) as it changes, so neither a
+ * restart nor a kill loses them and a delivered one is never sent again.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { checkJsonLimits, type JsonLimits } from '../hal/index.js';
-
-/**
- * Size and depth limits of one line of the buffer file, checked before it is
- * parsed: a line is `[atMs, seq, "<rxpk text>"]` (depth 1), and an rxpk of a
- * 255-byte frame is about 600 bytes (up to twice that with its quotes escaped).
- */
-export const BUFFER_LINE_LIMITS: JsonLimits = { maxBytes: 16_384, maxDepth: 4 };
+import type { JournalEntry, UplinkJournal } from './uplink-journal.js';
 
 /** Limits of the buffer. */
 export interface UplinkBufferLimits {
@@ -37,16 +30,40 @@ export class UplinkBuffer {
   private q: Entry[] = [];
   private head = 0;
   private bytes = 0;
-  readonly dropped = { count: 0, bytes: 0, age: 0 };
+  /** Dropped by reason: a limit, or `poison` (a datagram the server acknowledged others around but never this uplink). */
+  readonly dropped = { count: 0, bytes: 0, age: 0, poison: 0 };
   /** Uplinks that entered the buffer, and that left it delivered. */
   added = 0;
   delivered = 0;
-  private dirty = false;
+  /** Where changes are recorded, when the buffer has a file. */
+  private journal: UplinkJournal | null = null;
+  /** Seqs dropped by the limits since the last journal record. */
+  private droppedSeqs: number[] = [];
 
   constructor(
     private readonly limits: UplinkBufferLimits,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Records every later change in `journal`, after restoring what it held (in seq order, not journaled again). */
+  attach(journal: UplinkJournal, restored: readonly JournalEntry[]): void {
+    for (const e of restored) {
+      this.q.push({ rxpk: e.rxpk, seq: e.seq, atMs: e.atMs });
+      this.bytes += e.rxpk.length;
+    }
+    this.journal = journal;
+    this.enforce();
+  }
+
+  /** What the buffer holds, oldest first (for the journal's rewrite). */
+  entries(): JournalEntry[] {
+    return this.q.slice(this.head).map((e) => ({ seq: e.seq, atMs: e.atMs, rxpk: e.rxpk }));
+  }
+
+  /** About what the journal needs to hold the buffer, bytes (for its compaction rule). */
+  get journalBytes(): number {
+    return this.bytes + 40 * this.length;
+  }
 
   get length(): number {
     return this.q.length - this.head;
@@ -65,8 +82,10 @@ export class UplinkBuffer {
   push(items: BufferedUplink[], atMs = this.now()): void {
     if (items.length === 0) return;
     this.compact();
+    const added: Entry[] = [];
     for (const it of items) {
       const e = { rxpk: it.rxpk, seq: it.seq, atMs };
+      added.push(e);
       let i = this.q.length;
       while (i > this.head && this.q[i - 1]!.seq > it.seq) i--;
       if (i === this.q.length) this.q.push(e);
@@ -74,7 +93,7 @@ export class UplinkBuffer {
       this.bytes += it.rxpk.length;
       this.added++;
     }
-    this.dirty = true;
+    this.journal?.add(added);
     this.enforce();
   }
 
@@ -95,9 +114,11 @@ export class UplinkBuffer {
   /** Removes delivered uplinks, by sequence number (older ones may have been put back in front meanwhile). */
   remove(items: BufferedUplink[]): void {
     const seqs = new Set(items.map((i) => i.seq));
+    const gone: number[] = [];
     // Usually the head: take them from there without a copy.
     while (this.head < this.q.length && seqs.has(this.q[this.head]!.seq)) {
       seqs.delete(this.q[this.head]!.seq);
+      gone.push(this.q[this.head]!.seq);
       this.bytes -= this.q[this.head]!.rxpk.length;
       this.head++;
       this.delivered++;
@@ -107,6 +128,7 @@ export class UplinkBuffer {
       for (let i = this.head; i < this.q.length; i++) {
         const e = this.q[i]!;
         if (seqs.has(e.seq)) {
+          gone.push(e.seq);
           this.bytes -= e.rxpk.length;
           this.delivered++;
         } else keep.push(e);
@@ -114,8 +136,30 @@ export class UplinkBuffer {
       this.q = keep;
       this.head = 0;
     }
-    this.dirty = true;
+    this.record(gone);
     this.compact();
+  }
+
+  /** Drops the uplink `seq` as poison (see `dropped`); false if it is not held. */
+  dropPoison(seq: number): boolean {
+    for (let i = this.head; i < this.q.length; i++) {
+      const e = this.q[i]!;
+      if (e.seq !== seq) continue;
+      if (i === this.head) this.head++;
+      else this.q.splice(i, 1);
+      this.bytes -= e.rxpk.length;
+      this.dropped.poison++;
+      this.record([seq]);
+      return true;
+    }
+    return false;
+  }
+
+  /** Journals removals: an empty buffer just empties the file. */
+  private record(seqs: number[]): void {
+    if (!this.journal) return;
+    if (this.length === 0) this.journal.empty();
+    else this.journal.remove(seqs);
   }
 
   private compact(): void {
@@ -127,6 +171,7 @@ export class UplinkBuffer {
 
   private dropOldest(reason: 'count' | 'bytes' | 'age'): void {
     this.bytes -= this.q[this.head]!.rxpk.length;
+    if (this.journal) this.droppedSeqs.push(this.q[this.head]!.seq);
     this.head++;
     this.dropped[reason]++;
   }
@@ -134,46 +179,20 @@ export class UplinkBuffer {
   private expire(): void {
     const limit = this.now() - this.limits.maxAgeMs;
     while (this.length > 0 && this.q[this.head]!.atMs < limit) this.dropOldest('age');
+    this.flushDropped();
   }
 
   private enforce(): void {
     this.expire();
     while (this.length > this.limits.maxUplinks) this.dropOldest('count');
     while (this.length > 0 && this.bytes > this.limits.maxBytes) this.dropOldest('bytes');
+    this.flushDropped();
     this.compact();
   }
 
-  /** Writes the buffer to `path` (atomically) when it changed. */
-  save(path: string): void {
-    if (!this.dirty) return;
-    const text = this.q.slice(this.head).map((e) => JSON.stringify([e.atMs, e.seq, e.rxpk])).join('\n');
-    writeFileSync(`${path}.tmp`, text);
-    renameSync(`${path}.tmp`, path);
-    this.dirty = false;
-  }
-
-  /** Loads what `save` wrote (a missing file is an empty buffer; a bad line is skipped and counted). */
-  load(path: string): { loaded: number; bad: number } {
-    if (!existsSync(path)) return { loaded: 0, bad: 0 };
-    let loaded = 0;
-    let bad = 0;
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      if (!line) continue;
-      if (checkJsonLimits(line, BUFFER_LINE_LIMITS) !== null) {
-        bad++;
-        continue;
-      }
-      try {
-        const [atMs, seq, rxpk] = JSON.parse(line) as [number, number, string];
-        if (typeof atMs !== 'number' || typeof seq !== 'number' || typeof rxpk !== 'string') throw new Error('shape');
-        this.q.push({ rxpk, seq, atMs });
-        this.bytes += rxpk.length;
-        loaded++;
-      } catch {
-        bad++;
-      }
-    }
-    this.enforce();
-    return { loaded, bad };
+  private flushDropped(): void {
+    if (this.droppedSeqs.length === 0) return;
+    this.record(this.droppedSeqs);
+    this.droppedSeqs = [];
   }
 }

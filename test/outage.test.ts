@@ -41,7 +41,7 @@ describe('store and forward', () => {
       await waitFor(() => h.fwd.stats.counters.rxnb >= 605, 5000, 'all received by the radio');
       const st = h.fwd.status().buffer;
       assert.ok(st.uplinks >= 590, `${st.uplinks} buffered`);
-      assert.deepEqual(st.dropped, { count: 0, bytes: 0, age: 0 });
+      assert.deepEqual(st.dropped, { count: 0, bytes: 0, age: 0, poison: 0 });
       h.ns.silent = false;
       await waitFor(() => !h.fwd.upstream.outage && h.fwd.upstream.buffered === 0, 20_000, 'buffer flushed');
       await send(5);

@@ -20,7 +20,7 @@ export {
   type TxAck,
   type UdpPacket,
 } from './packets.js';
-export { decodeRxpk, encodeRxpk, rxPacketToRxpk, rxpkToRxPacket, type DecodeRxpkResult, type Rxpk, type RxTime } from './rxpk.js';
+export { checkRxpkText, decodeRxpk, encodeRxpk, rxPacketToRxpk, rxpkToRxPacket, type DecodeRxpkResult, type Rxpk, type RxTime } from './rxpk.js';
 export { decodeStat, encodeStat, makeStat, type DecodeStatResult, type Stat, type StatCounters, type StatLocation } from './stat.js';
 export {
   buildPushDataBodies,

@@ -6,7 +6,7 @@
 import type { CrcStatus, RxPacket } from '../../hal/index.js';
 import { formatLoraDatr, parseRadio } from './datarate.js';
 import type { Field, JsonObject } from './json-fields.js';
-import { isJsonObject, optInt, optNumber, optString, readSizeAndData, reqInt, reqNumber, show, U32_MAX } from './json-fields.js';
+import { findNonIntegerLiteral, isJsonObject, optInt, optNumber, optString, readSizeAndData, reqInt, reqNumber, show, U32_MAX } from './json-fields.js';
 import {
   decodeBase64Strict,
   encodeBase64,
@@ -229,4 +229,23 @@ export function rxpkToRxPacket(r: Rxpk): RxPacket {
   };
   if (r.lsnr !== undefined) pkt.snrDb = r.lsnr;
   return pkt;
+}
+
+/**
+ * Checks one rxpk as JSON text, as strictly as a fresh one: an object
+ * (within WIRE_JSON_LIMITS.pullResp's depth), accepted by {@link decodeRxpk},
+ * and with integer literals where servers decode integers. Text that passes
+ * can be pasted into a PUSH_DATA body unchanged. Returns a reason, or null.
+ */
+export function checkRxpkText(text: string): string | null {
+  if (text.length === 0 || text.charCodeAt(0) !== 0x7b /* { */) return 'rxpk text is not a JSON object';
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    return `rxpk text is not valid JSON: ${(err as Error).message.slice(0, 80)}`;
+  }
+  const r = decodeRxpk(obj);
+  if (!r.ok) return r.reason;
+  return findNonIntegerLiteral(text, RXPK_INTEGER_KEYS);
 }
