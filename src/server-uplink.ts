@@ -122,6 +122,8 @@ export class ServerUplink {
   private lastProbeMs = 0;
   private tick: NodeJS.Timeout | null = null;
   private journal: UplinkJournal | null = null;
+  /** The journal's state at the last tick (for the one log line per change). */
+  private journalWasOk = true;
   private readonly isolation: Isolation = { limit: Number.MAX_SAFE_INTEGER, suspect: null };
 
   constructor(private readonly o: ServerUplinkOptions) {
@@ -166,6 +168,7 @@ export class ServerUplink {
       return;
     }
     this.journal = j;
+    this.journalWasOk = j.state.ok;
     buffer.attach(j, r.entries);
     const bad = Object.values(r.report.bad).reduce((a, n) => a + (n ?? 0), 0);
     if (bad > 0) {
@@ -226,8 +229,10 @@ export class ServerUplink {
     else if (!this.outage) this.flush(false);
     const j = this.journal;
     if (j) {
-      const wasOk = j.state.ok;
+      // Writes happen as the buffer changes; the state change is reported here, once.
+      const wasOk = this.journalWasOk;
       j.tick(() => b.buffer.entries(), b.buffer.journalBytes);
+      this.journalWasOk = j.state.ok;
       if (wasOk && !j.state.ok) this.log.warn({ file: j.path, err: stateReason(j.state) }, 'uplink buffer file not written: buffering in memory only until it can be rewritten (retried every second)');
       else if (!wasOk && j.state.ok) this.log.info({ file: j.path, uplinks: b.buffer.length }, 'uplink buffer file written again');
     }

@@ -42,6 +42,12 @@ export interface NetworkServerOptions {
   ackPush?: boolean;
   /** Answer PULL_DATA with PULL_ACK (default true). */
   ackPull?: boolean;
+  /**
+   * A server-side rule: a PUSH_DATA with an rxpk for which this returns a
+   * reason is dropped unacknowledged, as a server does with what it cannot
+   * decode (poison tests).
+   */
+  refuseRxpk?: (rxpk: Rxpk) => string | null;
 }
 
 /**
@@ -126,6 +132,8 @@ export class NetworkServerStandIn extends EventEmitter {
       // Like ChirpStack and TTS, parse the whole JSON before acking; a bad body gets no ack.
       const body = parsePushDataBody(p.body);
       if (!body.ok) return this.invalid(body.reason);
+      const refused = this.opts.refuseRxpk ? body.rxpk.map(this.opts.refuseRxpk).find((x) => x !== null) : undefined;
+      if (refused) return this.invalid(refused);
       if (this.opts.ackPush ?? true) reply('PUSH_ACK');
       this.counts.push++;
       this.counts.rxpk += body.rxpk.length;
