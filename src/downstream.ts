@@ -93,6 +93,8 @@ export class Downstream {
       this.log.debug('PULL_DATA not sent: server address not resolved');
       return;
     }
+    // The previous PULL_DATA's fate is decided now: replaced without its ack.
+    if (this.pullSentAt !== 0 && !this.pullAcked) this.o.stats.counters.pullResolved++;
     this.pullToken = token;
     this.pullSentAt = performance.now();
     this.pullAcked = false;
@@ -114,6 +116,8 @@ export class Downstream {
         this.pullAcked = true;
         this.unacked = 0;
         c.pullAckReceived++;
+        c.pullResolved++;
+        c.pullResolvedAcked++;
         this.o.monitor?.pullAck(performance.now() - this.pullSentAt, this.o.serverName ?? 'server');
       } else {
         c.pullAckIgnored++;

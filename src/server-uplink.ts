@@ -49,6 +49,9 @@ export interface ServerUplinkCounters {
   pushAckIgnored: number;
   pushRetries: number;
   pushUnacked: number;
+  /** ackr's terms (see CounterSet): datagrams sent for PUSH_DATA whose fate is known, and those acknowledged. */
+  pushResolved: number;
+  pushResolvedAcked: number;
   statSent: number;
   rxfw: number;
   rxLost: number;
@@ -107,7 +110,7 @@ interface Isolation {
 export class ServerUplink {
   readonly counters: ServerUplinkCounters = {
     pushDataSent: 0, pushDataBytes: 0, pushAckReceived: 0, pushAckIgnored: 0, pushRetries: 0, pushUnacked: 0,
-    statSent: 0, rxfw: 0, rxLost: 0, rxBuffered: 0, rxBufferDelivered: 0, upGarbage: 0,
+    pushResolved: 0, pushResolvedAcked: 0, statSent: 0, rxfw: 0, rxLost: 0, rxBuffered: 0, rxBufferDelivered: 0, upGarbage: 0,
   };
   private readonly tokens: TokenSource;
   private readonly log: Logger;
@@ -374,6 +377,7 @@ export class ServerUplink {
       }
       this.pending.delete(token);
       this.count('pushUnacked');
+      this.count('pushResolved', p.tries + 1);
       if (p.fromBuffer) {
         this.flushInFlight = false;
         this.isolationUnacked(p);
@@ -436,6 +440,8 @@ export class ServerUplink {
     }
     this.pending.delete(r.packet.token);
     this.count('pushAckReceived');
+    this.count('pushResolved', sent.tries + 1);
+    this.count('pushResolvedAcked');
     this.unackedRun = 0;
     const rttMs = performance.now() - sent.sentAt;
     this.o.monitor?.pushAck(rttMs, this.o.name);

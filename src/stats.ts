@@ -50,6 +50,17 @@ export interface CounterSet {
   rxBufferDelivered: number;
   pushRetries: number;
   pushUnacked: number;
+  /**
+   * ackr's terms, counted in the interval a PUSH_DATA's fate is known (its
+   * ack arrived, or it was given up): datagrams sent for it (1 + resends)
+   * and datagrams acknowledged (1 or 0). PROTOCOL.TXT: "percentage of
+   * upstream datagrams that were acknowledged"; a resend is a datagram.
+   */
+  pushResolved: number;
+  pushResolvedAcked: number;
+  /** The same for PULL_DATA (decided when its ack arrives or the next keepalive replaces it). */
+  pullResolved: number;
+  pullResolvedAcked: number;
   /** Class B beacons queued, handed to the radio, refused (JIT or radio). */
   beaconQueued: number;
   beaconSent: number;
@@ -67,6 +78,7 @@ function zeroCounters(): CounterSet {
     pullDataSent: 0, pullAckReceived: 0, pullAckIgnored: 0, pullRespReceived: 0, pullRespBytes: 0,
     pullRespInvalid: 0, downGarbage: 0, txAckSent: 0, txRequested: 0, txSent: 0, txBytes: 0,
     txFailed: 0, txExpired: 0, upGarbage: 0, beaconQueued: 0, beaconSent: 0, beaconRejected: 0, rxBuffered: 0, rxBufferDelivered: 0, pushRetries: 0, pushUnacked: 0,
+    pushResolved: 0, pushResolvedAcked: 0, pullResolved: 0, pullResolvedAcked: 0,
     internalErrors: 0, rxUnencodable: 0,
   };
 }
@@ -87,7 +99,7 @@ export interface StatsReport {
   interval: CounterSet;
   /** Counters since start. */
   total: CounterSet;
-  /** % of PUSH_DATA acknowledged in the interval (0 when none was sent). */
+  /** % of PUSH_DATA datagrams (resends included) acknowledged, of those whose fate was known in the interval (0 when none). Never above 100. */
   ackrPercent: number;
   /** % of PULL_DATA acknowledged in the interval. */
   pullAckPercent: number;
@@ -154,8 +166,8 @@ export class ForwarderStats {
     return {
       interval,
       total,
-      ackrPercent: pct(interval.pushAckReceived, interval.pushDataSent),
-      pullAckPercent: pct(interval.pullAckReceived, interval.pullDataSent),
+      ackrPercent: pct(interval.pushResolvedAcked, interval.pushResolved),
+      pullAckPercent: pct(interval.pullResolvedAcked, interval.pullResolved),
       rejected: { ...this.rejected },
       uplinkLatencyUs,
     };
