@@ -92,6 +92,20 @@ describe('region presets', () => {
         const e = await waitFor(() => chip.emissions[0], 2000, 'emission');
         assert.ok(Math.abs(e.freqHz - r.rx2.freqHz) < 62, `emitted at ${e.freqHz} Hz`);
         assert.deepEqual([e.startUs, e.radio], [target, r.rx2.radio]);
+        // An FSK downlink on RX2's frequency, whether the preset listens on an FSK channel or not
+        // (issue 13: with chan_FSK disabled the FSK preamble size and sync pattern were never written).
+        for (let i = 0; i < 400 && (await conc.txStatus()) !== 'free'; i++) await new Promise((res) => setTimeout(res, 10));
+        assert.equal(await conc.txStatus(), 'free', 'the RX2 frame finished');
+        const t2 = (chip.counterUs() + 50_000) >>> 0;
+        const fsk = await conc.send({
+          mode: 'timestamped', countUs: t2, freqHz: r.rx2.freqHz, rfChain: 0, powerDbm: 14, radio: { modulation: 'FSK', datarateBps: 50000 }, fdevHz: 25000,
+          invertPolarity: false, preambleSymbols: 5, noCrc: false, noHeader: false, payload: Buffer.from('fsk down'),
+        });
+        assert.deepEqual(fsk, { ok: true });
+        const f = await waitFor(() => chip.emissions[1], 2000, 'FSK emission');
+        assert.ok(Math.abs(f.freqHz - r.rx2.freqHz) < 62, `FSK emitted at ${f.freqHz} Hz`);
+        assert.deepEqual([f.startUs, f.radio, f.fdevHz, f.fskSyncWord], [t2, { modulation: 'FSK', datarateBps: 50000 }, 25000, 'c194c1']);
+        assert.deepEqual(chip.violations, []);
       } finally {
         await conc.stop();
       }

@@ -33,6 +33,11 @@ runConcentratorContract('SimConcentrator', async (): Promise<ContractSubject> =>
       const d = await waitFor(() => m.heard.find((x) => x.op === 'downlink' && x.data === payload.toString('base64')), timeoutMs, 'emission');
       return d.count_us as number;
     },
+    fskEmissionOf: async (payload: Buffer, timeoutMs: number) => {
+      const d = await waitFor(() => m.heard.find((x) => x.op === 'downlink' && x.data === payload.toString('base64')), timeoutMs, 'emission');
+      assert.equal(d.modu, 'FSK');
+      return { startUs: d.count_us as number, freqHz: Math.round((d.freq as number) * 1e6), datarateBps: d.datr as number, fdevHz: d.fdev as number };
+    },
     txRange: [radio0.txFreqMinHz, radio0.txFreqMaxHz],
     tablePowerDbm: 14,
     afterStart: async () => {

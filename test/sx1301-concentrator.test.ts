@@ -299,6 +299,11 @@ runConcentratorContract('Sx1301Concentrator (emulated SX1301)', async (): Promis
     },
     emissionOf: async (payload, timeoutMs) =>
       (await waitFor(() => chip.emissions.find((e) => e.payload.equals(payload)), timeoutMs, 'emission')).startUs,
+    fskEmissionOf: async (payload, timeoutMs) => {
+      const e = await waitFor(() => chip.emissions.find((x) => x.payload.equals(payload)), timeoutMs, 'emission');
+      assert.equal(e.radio.modulation, 'FSK');
+      return { startUs: e.startUs, freqHz: e.freqHz, datarateBps: e.radio.modulation === 'FSK' ? e.radio.datarateBps : 0, fdevHz: e.fdevHz ?? 0, syncWord: e.fskSyncWord };
+    },
     txRange: [board.radios[0]!.txFreqMinHz, board.radios[0]!.txFreqMaxHz],
     tablePowerDbm: 14,
     afterStart: async () => undefined,

@@ -22,6 +22,8 @@ interface PendingTx {
   startUs: number | null;
   timer: NodeJS.Timeout | null;
   emitted: boolean;
+  /** FSK: the sync word sent (hex). */
+  fskSyncWord?: string;
 }
 
 /** What the transmitter needs from the chip at a trigger. */
@@ -30,6 +32,8 @@ export interface TriggerContext {
   radioTypes: ['SX1257' | 'SX1255', 'SX1257' | 'SX1255'];
   /** The TX frequency MSBs the AGC firmware was given. */
   freqMsbs: number;
+  /** FSK_TX_PSIZE + 1 and the 64-bit FSK_REF_PATTERN at the trigger: the sync word an FSK frame starts with. */
+  fskSync: { bytes: number; pattern: bigint };
 }
 
 export class EmulatedTx {
@@ -72,8 +76,10 @@ export class EmulatedTx {
     this.cancel();
     const tx: PendingTx = {
       trigger, frame, buffer: Buffer.from(buffer.subarray(0, size)), startDelayUs: ctx.startDelayUs, airtimeUs: air.us,
-      freqHz: txFrequencyHz(ctx.radioTypes[frame.rfChain], frame.pll, ctx.freqMsbs), startUs: null, timer: null, emitted: false,
+      freqHz: txFrequencyHz(ctx.radioTypes[frame.rfChain], frame.pll, ctx.freqMsbs, frame.pllBits), startUs: null, timer: null, emitted: false,
     };
+    // The sync word goes out left-aligned from the 64-bit pattern: FSK_TX_PSIZE + 1 bytes of it.
+    if (frame.radio.modulation === 'FSK') tx.fskSyncWord = (ctx.fskSync.pattern >> BigInt(64 - 8 * ctx.fskSync.bytes)).toString(16).padStart(2 * ctx.fskSync.bytes, '0');
     this.tx = tx;
     if (trigger === 'immediate') this.schedule(tx, (this.counterUs() + ctx.startDelayUs) >>> 0);
     else if (trigger === 'timestamped') this.schedule(tx, (frame.triggerCount + ctx.startDelayUs) >>> 0);
@@ -116,6 +122,7 @@ export class EmulatedTx {
       trigger: tx.trigger, startUs: tx.startUs, airtimeUs: tx.airtimeUs, freqHz: tx.freqHz, rfChain: f.rfChain, lutIndex: f.lutIndex,
       radio: f.radio, invertIq: f.invertIq, noCrc: f.noCrc, noHeader: f.noHeader, preamble: f.preamble, payload: f.payload,
       startDelayUs: tx.startDelayUs, buffer: tx.buffer, ...(f.fdevHz !== undefined ? { fdevHz: f.fdevHz } : {}),
+      ...(tx.fskSyncWord !== undefined ? { fskSyncWord: tx.fskSyncWord } : {}),
     };
     this.emissions.push(e);
     for (const l of this.listeners) l(e);

@@ -42,7 +42,7 @@ export function txBuffer(conf: BoardConfig, p: TxPacket, lut: number, startDelay
     const r = p.radio;
     buf[0] = (pll0 & 0x3f) | (r.bandwidthHz === 500000 ? 0x80 : 0) | (r.bandwidthHz === 125000 ? 0x40 : 0);
   } else {
-    buf[0] = pll0 & 0x3f;
+    buf[0] = pll0 & 0x7f; // FSK: only the MSB (wide analog filter) is cleared [libloragw v5.0.1 lgw_send, FSK branch]
   }
   buf[1] = pll1;
   buf[2] = pll2;

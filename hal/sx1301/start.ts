@@ -167,9 +167,10 @@ export async function startSx1301(regs: Sx1301Registers, conf: BoardConfig, fw: 
   w('PPM_OFFSET', 0x60); // ppm offset for SF11/12 at 125 kHz
   w('CONCENTRATOR_MODEM_ENABLE', 1);
   // 13. The LoRa standard channel (IF8).
+  // IF_FREQ_8 is written whether or not the channel is enabled (0 when disabled) [libloragw v5.0.1 lgw_start].
   const std = conf.loraStdChannel;
+  w('IF_FREQ_8', std.enable ? ifFreqCode(std.ifHz) : 0);
   if (std.enable) {
-    w('IF_FREQ_8', ifFreqCode(std.ifHz));
     w('MBWSSF_RADIO_SELECT', std.radio);
     w('MBWSSF_MODEM_BW', std.bandwidthHz === 500000 ? 2 : std.bandwidthHz === 250000 ? 1 : 0);
     w('MBWSSF_RATE_SF', std.spreadingFactor);
@@ -181,13 +182,16 @@ export async function startSx1301(regs: Sx1301Registers, conf: BoardConfig, fw: 
     w('MBWSSF_MODEM_ENABLE', 0);
   }
   // 14. The FSK channel (IF9): sync word 0xC194C1 (3 bytes), left-aligned in the 64-bit pattern.
+  // The IF, preamble sizes and sync pattern are written whether or not the channel receives: FSK
+  // downlinks use FSK_TX_PSIZE and the pattern too [libloragw v5.0.1 lgw_start: only radio select,
+  // bit-rate ratio, bandwidth and enable depend on chan_FSK.enable; a disabled IF has frequency 0].
   const fsk = conf.fskChannel;
+  w('IF_FREQ_9', fsk.enable ? ifFreqCode(fsk.ifHz) : 0);
+  w('FSK_PSIZE', 3 - 1);
+  w('FSK_TX_PSIZE', 3 - 1);
+  w('FSK_REF_PATTERN_LSB', 0);
+  w('FSK_REF_PATTERN_MSB', 0xc194c100);
   if (fsk.enable) {
-    w('IF_FREQ_9', ifFreqCode(fsk.ifHz));
-    w('FSK_PSIZE', 3 - 1);
-    w('FSK_TX_PSIZE', 3 - 1);
-    w('FSK_REF_PATTERN_LSB', 0);
-    w('FSK_REF_PATTERN_MSB', 0xc194c100);
     w('FSK_RADIO_SELECT', fsk.radio);
     w('FSK_BR_RATIO', Math.trunc(32_000_000 / fsk.datarateBps));
     w('FSK_CH_BW_EXPO', fskBandwidthExpo(fsk.bandwidthHz));

@@ -47,7 +47,9 @@ export interface Sx1301AirPacket {
 }
 
 /** A frame the emulated chip put on the air: its decoded TX buffer (tx-metadata.ts) and when and where it went. */
-export interface Sx1301Emission extends Omit<DecodedTxBuffer, 'pll' | 'triggerCount'> {
+export interface Sx1301Emission extends Omit<DecodedTxBuffer, 'pll' | 'pllBits' | 'triggerCount'> {
+  /** FSK: the sync word the frame starts with (hex), from FSK_TX_PSIZE and FSK_REF_PATTERN at the trigger. */
+  fskSyncWord?: string;
   trigger: 'immediate' | 'timestamped' | 'pps';
   /** Counter value when the RF frame started. */
   startUs: number;

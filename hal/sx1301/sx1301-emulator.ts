@@ -496,6 +496,8 @@ export class Sx1301Emulator implements SpiTransport {
       startDelayUs: p1[P1.txStartDelay]! | (p1[P1.txStartDelay + 1]! << 8),
       radioTypes: this.o.radioTypes ?? ['SX1257', 'SX1257'],
       freqMsbs: this.agc.freqMsbs ?? 0,
+      // FSK_TX_PSIZE (page 1, 77, bits 5-7) and FSK_REF_PATTERN_LSB/MSB (page 1, 68-75, LSB first) [register table].
+      fskSync: { bytes: ((p1[77]! >> 5) & 0x07) + 1, pattern: p1.subarray(68, 76).reduceRight((acc, byte) => (acc << 8n) | BigInt(byte), 0n) },
     });
     if (violation) this.violations.push(violation);
   }

@@ -10,8 +10,13 @@ import type { CodeRate, LoraBandwidthHz, RadioParams, SpreadingFactor } from '..
 
 /** The fields of a TX buffer. */
 export interface DecodedTxBuffer {
-  /** The 6 low bits of the PLL integer byte, then the middle and low bytes. */
+  /**
+   * The low bits of the PLL integer byte carried by byte 0 (6 for LoRa, whose bits 6-7 are filter
+   * flags; 7 for FSK, whose bit 7 is the filter flag, always 0), then the middle and low bytes.
+   */
   pll: [number, number, number];
+  /** How many low bits of the PLL integer byte 0 carries: 6 (LoRa) or 7 (FSK). */
+  pllBits: 6 | 7;
   /** Trigger count, bytes 3-6 big-endian (meaningful for timestamped sends only). */
   triggerCount: number;
   rfChain: 0 | 1;
@@ -37,7 +42,8 @@ export function decodeTxBuffer(buf: Uint8Array): DecodedTxBuffer | string {
   const b = Buffer.from(buf);
   const fsk = (b[7]! & 0x10) !== 0;
   const common = {
-    pll: [b[0]! & 0x3f, b[1]!, b[2]!] as [number, number, number],
+    pll: [b[0]! & (fsk ? 0x7f : 0x3f), b[1]!, b[2]!] as [number, number, number],
+    pllBits: (fsk ? 7 : 6) as 6 | 7,
     triggerCount: b.readUInt32BE(3),
     rfChain: ((b[7]! >> 5) & 1) as 0 | 1,
     lutIndex: b[7]! & 0x0f,
@@ -64,6 +70,8 @@ export function decodeTxBuffer(buf: Uint8Array): DecodedTxBuffer | string {
       payload: Buffer.from(b.subarray(16, 16 + size)),
     };
   }
+  // libloragw's FSK branch clears only bit 7 (narrow analog filter); bits 0-6 are the PLL integer's.
+  if ((b[0]! & 0x80) !== 0) return 'TX metadata byte 0 bit 7 (wide filter) set for an FSK frame';
   const ratio = b.readUInt16BE(14);
   if (ratio === 0) return 'FSK bit-rate ratio 0 in TX metadata bytes 14-15';
   if (b.length < 17 + size || b[16] !== size) return `FSK TX buffer: length byte ${b[16]} and metadata size ${size} disagree, or the payload is short`;
@@ -80,13 +88,14 @@ export function decodeTxBuffer(buf: Uint8Array): DecodedTxBuffer | string {
 
 /**
  * RF frequency from the PLL bytes of the metadata and the two MSBs the AGC
- * firmware was given at start-up (the metadata has room for 6 bits of the
- * integer byte only) [sx1301.md §2 PLL word, §3 step 17].
+ * firmware was given at start-up (a LoRa buffer has room for 6 bits of the
+ * integer byte, an FSK one for 7: `pllBits`) [sx1301.md §2 PLL word, §3 step
+ * 17; libloragw v5.0.1 lgw_send clears bits 6-7 for LoRa, bit 7 for FSK].
  */
-export function txFrequencyHz(type: 'SX1257' | 'SX1255', pll: [number, number, number], freqMsbs: number): number {
+export function txFrequencyHz(type: 'SX1257' | 'SX1255', pll: [number, number, number], freqMsbs: number, pllBits: 6 | 7 = 6): number {
   const step = type === 'SX1257' ? 4_000_000 : 2_000_000;
   const div = type === 'SX1257' ? 256 : 512;
-  const int = ((freqMsbs & 0x03) << 6) | (pll[0] & 0x3f);
+  const int = pllBits === 7 ? (((freqMsbs >> 1) & 0x01) << 7) | (pll[0] & 0x7f) : ((freqMsbs & 0x03) << 6) | (pll[0] & 0x3f);
   const frac = (pll[1] << 8) | pll[2];
   return int * step + (frac * 15625) / div;
 }

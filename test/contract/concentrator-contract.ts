@@ -14,6 +14,11 @@ export interface ContractSubject {
   txRange: [number, number];
   /** A power present in the TX gain table, dBm. */
   tablePowerDbm: number;
+  /**
+   * Radios that transmit FSK (SX1301, the simulator): what went on the air for the frame carrying
+   * `payload`. Absent for a radio that refuses FSK (the single-channel SX127x driver).
+   */
+  fskEmissionOf?(payload: Buffer, timeoutMs: number): Promise<{ startUs: number; freqHz: number; datarateBps: number; fdevHz: number; syncWord?: string }>;
   /** Called by each test right after start(): e.g. subscribe an observer of emissions. */
   afterStart(): Promise<void>;
   cleanup(): Promise<void>;
@@ -130,6 +135,31 @@ export function runConcentratorContract(name: string, factory: () => Promise<Con
         const at = await s.emissionOf(payload, 2000);
         const after = await s.conc.counterUs();
         assert.ok(((at - before) >>> 0) <= ((after - before) >>> 0), `emitted at ${at}, not within [${before}, ${after}]`);
+      } finally {
+        await s.cleanup();
+      }
+    });
+
+    test('an FSK frame (radios that send FSK) is emitted at its counter value with its frequency, bit rate and deviation', async (t) => {
+      const s = await factory();
+      try {
+        if (!s.fskEmissionOf) {
+          t.skip('this radio does not transmit FSK');
+          return;
+        }
+        await s.conc.start();
+        await s.afterStart();
+        const target = ((await s.conc.counterUs()) + 150_000) >>> 0;
+        const payload = Buffer.from('fsk frame');
+        const frame: TxPacket = { ...txFrame(target, payload, s.tablePowerDbm, 868_800_000), radio: { modulation: 'FSK', datarateBps: 50000 }, fdevHz: 25000, preambleSymbols: 5, invertPolarity: false };
+        assert.deepEqual(await s.conc.send(frame), { ok: true });
+        const e = await s.fskEmissionOf(payload, 2000);
+        const err = (e.startUs - target) | 0;
+        assert.ok(err >= 0 && err < EMISSION_SLACK_US, `emitted ${err} µs from target`);
+        assert.ok(Math.abs(e.freqHz - 868_800_000) < 62, `at ${e.freqHz} Hz`);
+        assert.deepEqual([e.datarateBps, e.fdevHz], [50000, 25000]);
+        // LoRaWAN's FSK sync word [RP002 §2: 0xC194C1], where the radio reports it.
+        if (e.syncWord !== undefined) assert.equal(e.syncWord, 'c194c1');
       } finally {
         await s.cleanup();
       }
