@@ -19,7 +19,7 @@ import type { Concentrator } from '../hal/index.js';
 import type { GpioProvider } from '../hal/gpio/lines.js';
 import { guard } from '../hal/index.js';
 import { parseNmea, type NmeaReject } from '../hal/gps/nmea.js';
-import { DEFAULT_LEAP_SECONDS, gpsToUtcMs, TimeReference, utcToGpsMs, type TimeReferenceOptions, type TimeReferenceStatus } from '../hal/gps/time-reference.js';
+import { gpsToUtcMs, leapSecondsAt, TimeReference, utcToGpsMs, type TimeReferenceOptions, type TimeReferenceStatus } from '../hal/gps/time-reference.js';
 import { parseNavTimegps } from '../hal/gps/ubx.js';
 import type { RxTime } from './protocol/rxpk.js';
 
@@ -60,10 +60,15 @@ export interface GpsFix {
   lon: number | null;
   altM: number | null;
   lastUtc: string | null;
+  /** Seconds since the last fix (lat/lon/altM are the last known position: current only while `fix`). */
+  lastFixAgeS: number | null;
 }
 
 const FIX_MAX_AGE_MS = 5000;
 const PPS_MAX_LAG_MS = 1000;
+/** RMC times within this of a whole second are paired with it (see nmea()). */
+const FRACTION_WINDOW_MS = 100;
+const WEEKS_1024_MS = 1024 * 7 * 86_400_000;
 
 /** The GPS state the forwarder uses. */
 export class GpsService {
@@ -72,6 +77,12 @@ export class GpsService {
     lines: 0, rmc: 0, gga: 0, zda: 0, navTimegps: 0, other: 0,
     rejected: { 'no-start': 0, 'no-checksum': 0, 'bad-checksum': 0, 'too-long': 0, malformed: 0 } as Record<NmeaReject, number>,
     ppsPairs: 0, coarsePairs: 0, unpaired: 0,
+    /** Bytes before a sentence on its line (binary frames interleaved with NMEA, noise). */
+    bytesSkipped: 0,
+    /** RMC fixes whose time is not within 100 ms of a whole second (5 Hz epochs, say): never paired with a PPS edge. */
+    fractionalNotPaired: 0,
+    /** RMC dates 1024 weeks behind the host clock (a GPS week-number rollover), corrected. */
+    rolloverCorrected: 0,
     /** Exceptions caught by the guard of the validity timer (each logged). */
     internalErrors: 0,
   };
@@ -83,7 +94,9 @@ export class GpsService {
   private lastFixAtMs: number | null = null;
   private lastUtcMs: number | null = null;
   private lastNavTimeAtMs = -Infinity;
-  private leapS = DEFAULT_LEAP_SECONDS;
+  /** GPS − UTC as the receiver gave it (UBX NAV-TIMEGPS), or null: then the table by date. */
+  private leapFromReceiver: number | null = null;
+  private rolloverWarned = false;
   private lastSyncedSecond: number | null = null;
   private lastPpsAtMs: number | null = null;
   private wasValid = false;
@@ -101,6 +114,8 @@ export class GpsService {
       now?: () => number;
       /** Time-reference tunables (tests shorten the crystal averaging). */
       reference?: TimeReferenceOptions;
+      /** The host's wall clock, Unix ms (the week-rollover check; tests set it). */
+      wallMs?: () => number;
     },
   ) {
     this.reference = new TimeReference(o.reference);
@@ -145,6 +160,7 @@ export class GpsService {
       if (r.reason !== 'no-start') this.o.log.debug({ reason: r.reason, detail: r.detail }, 'GPS line ignored');
       return;
     }
+    if (r.skipped) this.counters.bytesSkipped += r.skipped;
     const v = r.value;
     if (v.type === 'GGA') {
       this.counters.gga++;
@@ -169,7 +185,8 @@ export class GpsService {
     this.counters.rmc++;
     const fix = v.valid && v.mode !== 'N' && v.utcMs !== null;
     if (!fix) return;
-    this.lastUtcMs = v.utcMs;
+    const utcMs = this.rollover(v.utcMs!);
+    this.lastUtcMs = utcMs;
     this.lastFixAtMs = atMs;
     if (v.lat !== null && v.lon !== null) {
       this.lat = v.lat;
@@ -177,8 +194,38 @@ export class GpsService {
     }
     // A u-blox sending NAV-TIMEGPS syncs from that; RMC only when no UBX came lately.
     if (atMs - this.lastNavTimeAtMs < 3000) return;
-    if (v.utcMs! % 1000 !== 0) return; // only whole seconds mark a PPS edge
-    this.pair(v.utcMs!, utcToGpsMs(v.utcMs!, this.leapS), atMs);
+    // The second an RMC marks: its time when whole; the nearest second when within 100 ms of one (receivers
+    // stamping .949, .99, .01: GlobalSat, Telit, Quectel EG25-G); otherwise none (5 Hz .2/.4/.6/.8 epochs).
+    const frac = ((utcMs % 1000) + 1000) % 1000;
+    if (frac > FRACTION_WINDOW_MS && frac < 1000 - FRACTION_WINDOW_MS) {
+      this.counters.fractionalNotPaired++;
+      return;
+    }
+    const second = frac <= FRACTION_WINDOW_MS ? utcMs - frac : utcMs - frac + 1000;
+    this.pair(second, utcToGpsMs(second, this.leapSeconds(second)), atMs, utcMs - second);
+  }
+
+  /** GPS − UTC at `utcMs`: the receiver's count when it gave one, else the table by date. */
+  private leapSeconds(utcMs: number): number {
+    return this.leapFromReceiver ?? leapSecondsAt(utcMs);
+  }
+
+  /**
+   * A receiver whose GPS week number rolled over (10-bit weeks, firmware past its epoch) reports dates
+   * 1024 weeks (19.6 years) in the past. When the host clock is set (after the 2019-04-06 rollover) and the date is that far
+   * behind it (±2 weeks), the date is corrected by 1024 weeks, counted and logged once.
+   */
+  private rollover(utcMs: number): number {
+    const wall = this.o.wallMs?.() ?? Date.now();
+    if (wall < Date.UTC(2019, 3, 7)) return utcMs;
+    const behind = wall - utcMs;
+    if (Math.abs(behind - WEEKS_1024_MS) > 14 * 86_400_000) return utcMs;
+    this.counters.rolloverCorrected++;
+    if (!this.rolloverWarned) {
+      this.rolloverWarned = true;
+      this.o.log.warn({ reported: new Date(utcMs).toISOString(), corrected: new Date(utcMs + WEEKS_1024_MS).toISOString() }, 'GPS receiver reports a date 1024 weeks in the past (week-number rollover): corrected');
+    }
+    return utcMs + WEEKS_1024_MS;
   }
 
   /** A UBX frame from the receiver. */
@@ -189,21 +236,27 @@ export class GpsService {
     this.counters.navTimegps++;
     if (!t.towValid || !t.weekValid) return; // both (the reference accepts either)
     this.lastNavTimeAtMs = atMs;
-    if (t.leapSValid) this.leapS = t.leapS;
+    if (t.leapSValid) this.leapFromReceiver = t.leapS;
     const gpsMs = Math.round(t.gpsMs);
     if (gpsMs % 1000 !== 0) return;
-    this.pair(gpsToUtcMs(gpsMs, this.leapS), gpsMs, atMs);
+    this.pair(gpsToUtcMs(gpsMs, this.leapSeconds(gpsToUtcMs(gpsMs, 18))), gpsMs, atMs);
   }
 
-  /** Pairs a whole second with the last PPS latch (or the arrival time, coarse); serialised. */
-  private pair(utcMs: number, gpsMs: number, atMs: number): void {
+  /**
+   * Pairs a whole second with the last PPS latch (or the arrival time, coarse); serialised.
+   * `stampMs`: how far the message's own time was from that second (−100..100 ms). A message stamped
+   * before its second (.949) can arrive before that second's edge: the last latch would then be the
+   * previous second's, at least 1000 + stampMs ms before the arrival; such a lag is refused.
+   */
+  private pair(utcMs: number, gpsMs: number, atMs: number, stampMs = 0): void {
     if (this.lastSyncedSecond === utcMs) return;
     this.lastSyncedSecond = utcMs;
+    const maxLag = stampMs < 0 ? PPS_MAX_LAG_MS + stampMs - 50 : PPS_MAX_LAG_MS;
     this.chain = this.chain.then(async () => {
       try {
         const pps = await this.o.pps.last();
         const lag = pps ? atMs - pps.atMs : Infinity;
-        if (pps && lag >= 0 && lag < PPS_MAX_LAG_MS) {
+        if (pps && lag >= 0 && lag < maxLag) {
           this.lastPpsAtMs = pps.atMs;
           this.counters.ppsPairs++;
           const r = this.reference.sync({ countUs: pps.countUs, utcMs, gpsMs, hostMs: pps.atMs });
@@ -250,9 +303,14 @@ export class GpsService {
     return this.reference.precise(this.now());
   }
 
-  /** Position for the stat report, when the receiver has one. */
+  /**
+   * Position for the stat report: only while the fix is current (the last fix at most 5 s old). After the
+   * fix is lost the stat carries no position (servers keep the last one they were sent); a gateway that
+   * must always report one sets fake_gps with ref_latitude/ref_longitude/ref_altitude.
+   */
   location(): { lati: number; long: number; alti: number } | undefined {
     if (this.lat === null || this.lon === null || this.lastFixAtMs === null) return undefined;
+    if (this.now() - this.lastFixAtMs > FIX_MAX_AGE_MS) return undefined;
     return { lati: this.lat, long: this.lon, alti: this.alt ?? 0 };
   }
 
@@ -261,6 +319,7 @@ export class GpsService {
     return {
       fix: fresh, satellites: this.sats, quality: this.quality, lat: this.lat, lon: this.lon, altM: this.alt,
       lastUtc: this.lastUtcMs === null ? null : new Date(this.lastUtcMs).toISOString(),
+      lastFixAgeS: this.lastFixAtMs === null ? null : Math.round((this.now() - this.lastFixAtMs) / 100) / 10,
     };
   }
 
@@ -269,7 +328,7 @@ export class GpsService {
     return {
       serial: this.source ? { state: this.source.state, lastError: this.source.lastError, counters: { ...this.source.counters } } : null,
       fix: this.fix(), reference: this.reference.status(now), lastPpsAgeS: this.lastPpsAtMs === null ? null : (now - this.lastPpsAtMs) / 1000,
-      leapSeconds: this.leapS, counters: this.counters,
+      leapSeconds: this.leapSeconds(this.lastUtcMs ?? (this.o.wallMs?.() ?? Date.now())), counters: this.counters,
     };
   }
 }

@@ -80,7 +80,7 @@ describe('NMEA parser on broken and unusual input', () => {
     assert.ok(r12.ok && r12.value.type === 'RMC');
     assert.equal(r12.value.mode, null);
     assert.ok(Math.abs(r12.value.lat! - -(37 + 51.65 / 60)) < 1e-9);
-    assert.equal(new Date(r12.value.utcMs!).toISOString(), '2098-09-13T08:18:36.000Z', 'two-digit years are 20yy, as in the reference');
+    assert.equal(new Date(r12.value.utcMs!).toISOString(), '1998-09-13T08:18:36.000Z', 'two-digit years 80-99 are 19yy (issue 14: the reference made this 2098)');
     const bd = 'BDRMC,120000.00,A,5000.0000,N,00400.0000,E,0.0,,010125,,,A';
     const rbd = parseNmea(`\x00\xff garbage $${bd}*${nmeaChecksum(bd).toString(16).toUpperCase().padStart(2, '0')}`);
     assert.ok(rbd.ok && rbd.value.type === 'RMC' && rbd.value.talker === 'BD');

@@ -55,7 +55,8 @@ export interface Zda {
 
 export type NmeaSentence = Rmc | Gga | Zda | { type: 'other'; talker: string; sentence: string };
 
-export type NmeaResult = { ok: true; value: NmeaSentence } | { ok: false; reason: NmeaReject; detail: string };
+/** `skipped`: bytes before the sentence on its line (binary frames, noise), when there were any. */
+export type NmeaResult = { ok: true; value: NmeaSentence; skipped?: number } | { ok: false; reason: NmeaReject; detail: string };
 
 /** NMEA's limit is 82 characters; real receivers exceed it (PUBX, long GSV); the reference allows 255. */
 const MAX_LENGTH = 255;
@@ -101,13 +102,42 @@ function dateMs(day: number, month: number, year: number): number | null {
 }
 
 /**
- * Parses one line. Text before the first `$` (noise, a partial sentence
- * after a reconnect) is skipped; trailing CR/LF and spaces are ignored.
+ * Where the sentence of a line starts: the last `$` followed by an address
+ * (`$` + talker and type, or `$P` + a proprietary name) and a comma. Binary
+ * frames interleaved with NMEA on one line (UBX with `gps_ubx` off, CASIC on
+ * a Quectel L76K) may hold a `$` byte before the sentence; taking the first
+ * `$` lost the sentence. -1 when there is none.
+ */
+export function sentenceStart(line: string): number {
+  const re = /\$(?:[A-Z][A-Z0-9]{4,5}|P[A-Z0-9]{1,15}),/g;
+  let last = -1;
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) {
+    last = m.index;
+    re.lastIndex = m.index + 1;
+  }
+  return last;
+}
+
+/** Two-digit RMC years: 80-99 are 1980-1999 (GPS time starts in 1980), 00-79 are 2000-2079. */
+export function rmcYear(yy: number): number {
+  return yy >= 80 ? 1900 + yy : 2000 + yy;
+}
+
+/**
+ * Parses one line. Text before the sentence (noise, a partial sentence
+ * after a reconnect, binary frames; see {@link sentenceStart}) is skipped and
+ * its length returned as `skipped`; trailing CR/LF and spaces are ignored.
  */
 export function parseNmea(line: string): NmeaResult {
-  const start = line.indexOf('$');
+  const found = sentenceStart(line);
+  const start = found >= 0 ? found : line.indexOf('$');
   if (start < 0) return { ok: false, reason: 'no-start', detail: 'no $' };
-  const text = line.slice(start).replace(/[\r\n\s]+$/, '');
+  const r = parseSentence(line.slice(start).replace(/[\r\n\s]+$/, ''));
+  if (r.ok && start > 0) r.skipped = start;
+  return r;
+}
+
+function parseSentence(text: string): NmeaResult {
   if (text.length > MAX_LENGTH) return { ok: false, reason: 'too-long', detail: `${text.length} characters` };
   const star = text.lastIndexOf('*');
   if (star < 0 || star !== text.length - 3) return { ok: false, reason: 'no-checksum', detail: text.slice(0, 20) };
@@ -127,7 +157,7 @@ export function parseNmea(line: string): NmeaResult {
     if (n < 11 || n > 13) return { ok: false, reason: 'malformed', detail: `RMC with ${n} fields` };
     const tod = timeOfDayMs(f[1]);
     const d = /^(\d{2})(\d{2})(\d{2})$/.exec(f[9] ?? '');
-    const day = d ? dateMs(Number(d[1]), Number(d[2]), 2000 + Number(d[3])) : null;
+    const day = d ? dateMs(Number(d[1]), Number(d[2]), rmcYear(Number(d[3]))) : null;
     return {
       ok: true,
       value: {

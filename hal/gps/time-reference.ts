@@ -22,6 +22,26 @@ export const GPS_EPOCH_UNIX_MS = 315_964_800_000;
 /** GPS − UTC since 2017-01-01 [gps.md §4]. */
 export const DEFAULT_LEAP_SECONDS = 18;
 
+/**
+ * GPS − UTC from each leap second on (UTC dates the offset took effect), for
+ * receivers that give no leap-second count (NMEA): IERS Bulletin C / the
+ * IETF leap-seconds.list; GPS time began equal to UTC on 1980-01-06. No leap
+ * second was announced after 2017-01-01 up to Bulletin C 70 (July 2025).
+ */
+export const LEAP_SECONDS_TABLE: readonly (readonly [string, number])[] = [
+  ['1981-07-01', 1], ['1982-07-01', 2], ['1983-07-01', 3], ['1985-07-01', 4], ['1988-01-01', 5], ['1990-01-01', 6],
+  ['1991-01-01', 7], ['1992-07-01', 8], ['1993-07-01', 9], ['1994-07-01', 10], ['1996-01-01', 11], ['1997-07-01', 12],
+  ['1999-01-01', 13], ['2006-01-01', 14], ['2009-01-01', 15], ['2012-07-01', 16], ['2015-07-01', 17], ['2017-01-01', 18],
+];
+const LEAP_STARTS = LEAP_SECONDS_TABLE.map(([d, n]) => [Date.parse(`${d}T00:00:00Z`), n] as const);
+
+/** GPS − UTC at a UTC instant, from the table (0 before 1981-07-01). */
+export function leapSecondsAt(utcMs: number): number {
+  let n = 0;
+  for (const [t, k] of LEAP_STARTS) if (utcMs >= t) n = k;
+  return n;
+}
+
 /** UTC (Unix ms) → GPS ms since the GPS epoch. */
 export function utcToGpsMs(utcMs: number, leapS = DEFAULT_LEAP_SECONDS): number {
   return utcMs - GPS_EPOCH_UNIX_MS + leapS * 1000;
