@@ -20,7 +20,7 @@ import type { GpioProvider } from '../hal/gpio/lines.js';
 import { guard } from '../hal/index.js';
 import { parseNmea, type NmeaReject } from '../hal/gps/nmea.js';
 import { gpsToUtcMs, leapSecondsAt, TimeReference, utcToGpsMs, type TimeReferenceOptions, type TimeReferenceStatus } from '../hal/gps/time-reference.js';
-import { parseNavTimegps } from '../hal/gps/ubx.js';
+import { parseNavPvt, parseNavTimegps } from '../hal/gps/ubx.js';
 import type { RxTime } from './protocol/rxpk.js';
 
 /** A PPS latch: the counter at the edge and the host time of the edge (performance.now ms). */
@@ -74,7 +74,7 @@ const WEEKS_1024_MS = 1024 * 7 * 86_400_000;
 export class GpsService {
   readonly reference: TimeReference;
   readonly counters = {
-    lines: 0, rmc: 0, gga: 0, zda: 0, navTimegps: 0, other: 0,
+    lines: 0, rmc: 0, gga: 0, zda: 0, navTimegps: 0, navPvt: 0, other: 0,
     rejected: { 'no-start': 0, 'no-checksum': 0, 'bad-checksum': 0, 'too-long': 0, malformed: 0 } as Record<NmeaReject, number>,
     ppsPairs: 0, coarsePairs: 0, unpaired: 0,
     /** Bytes before a sentence on its line (binary frames interleaved with NMEA, noise). */
@@ -230,6 +230,20 @@ export class GpsService {
 
   /** A UBX frame from the receiver. */
   ubx(cls: number, id: number, payload: Buffer, atMs: number): void {
+    if (cls === 0x01 && id === 0x07) {
+      // NAV-PVT: the fix and position, for receivers configured for UBX only (no RMC/GGA).
+      const v = parseNavPvt(payload);
+      if (!v) return;
+      this.counters.navPvt++;
+      this.sats = v.satellites;
+      if (v.fixOk && v.fixType >= 2 && v.fixType <= 4) {
+        this.lat = v.lat;
+        this.lon = v.lon;
+        if (v.fixType !== 2) this.alt = v.altM;
+        this.lastFixAtMs = atMs;
+      }
+      return;
+    }
     if (cls !== 0x01 || id !== 0x20) return;
     const t = parseNavTimegps(payload);
     if (!t) return;

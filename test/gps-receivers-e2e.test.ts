@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SimConcentrator } from '../hal/index.js';
 import { nmeaChecksum } from '../hal/gps/nmea.js';
+import { ubxFrame } from '../hal/gps/ubx.js';
 import { SerialGpsSource } from '../hal/gps/serial-source.js';
 import { GPS_EPOCH_UNIX_MS } from '../hal/gps/time-reference.js';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
@@ -100,7 +101,7 @@ interface Run {
  * Replays `eps` through a pty with a PPS edge ~30 ms after each whole counter second and the epoch's
  * lines right after it (9600 baud pacing), then sends one uplink; `after` runs before teardown.
  */
-async function replay(eps: Epoch[], o: { wallMs?: () => number; statIntervalS?: number; linesPerEpoch?: (e: Epoch, k: number) => string[][] } , after: (r: Run) => Promise<void>): Promise<void> {
+async function replay(eps: Epoch[], o: { wallMs?: () => number; statIntervalS?: number; ubx?: boolean; linesPerEpoch?: (e: Epoch, k: number) => string[][] }, after: (r: Run) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pktfwd-gps-'));
   const socat = spawn('socat', ['pty,raw,echo=0,link=' + join(dir, 'gps'), 'pty,raw,echo=0,link=' + join(dir, 'feed')], { stdio: 'ignore' });
   const ns = new NetworkServerStandIn();
@@ -123,7 +124,7 @@ async function replay(eps: Epoch[], o: { wallMs?: () => number; statIntervalS?: 
     await waitFor(() => existsSync(join(dir, 'gps')) && existsSync(join(dir, 'feed')), 5000, 'socat ptys');
     await fwd.start();
     gps.start();
-    source = new SerialGpsSource({ path: join(dir, 'gps'), baudRate: 9600, ubx: false, log: log.child({ module: 'gps' }) }, gps);
+    source = new SerialGpsSource({ path: join(dir, 'gps'), baudRate: 9600, ubx: o.ubx ?? false, log: log.child({ module: 'gps' }) }, gps);
     source.start();
     await waitFor(() => source!.state === 'open', 5000, 'serial port open');
     air = new AirClient(sim.airPortBound);
@@ -141,7 +142,7 @@ async function replay(eps: Epoch[], o: { wallMs?: () => number; statIntervalS?: 
       for (const [b, lines] of bursts.entries()) {
         if (b > 0) await sleep(Math.max(0, due + 10 + b * 200 - performance.now()));
         for (const l of lines) {
-          writeSync(feed, l);
+          writeSync(feed, Buffer.from(l, 'latin1'));
           await sleep((l.length * 10) / 9.6);
         }
       }
@@ -229,6 +230,36 @@ describe('GPS receivers through the serial path (issue 14)', { skip, concurrency
     await replay(shifted, { wallMs: () => eps.at(-1)!.utcMs + 5000 }, async (r) => {
       assert.ok(r.gps.counters.rolloverCorrected >= 6, JSON.stringify(r.gps.counters));
       checkTime(r, 18, eps.at(-1)!.utcMs);
+    });
+  });
+
+  test('a u-blox sending UBX only (NAV-TIMEGPS and NAV-PVT, no NMEA): precise time, and the position from NAV-PVT in the stat', async () => {
+    // The NEO-M9N capture's epochs, re-expressed as the UBX frames a receiver configured for UBX only sends.
+    const eps = epochs('ublox-neo-m9n-nmea.log').slice(0, 6).map((e) => {
+      const gpsMs = e.utcMs - GPS_EPOCH_UNIX_MS + 18_000;
+      const week = Math.floor(gpsMs / 604_800_000);
+      const t = Buffer.alloc(16);
+      t.writeUInt32LE(gpsMs - week * 604_800_000, 0);
+      t.writeInt16LE(week, 8);
+      t.writeInt8(18, 10);
+      t[11] = 0x07; // TOW, week and leap seconds valid
+      t.writeUInt32LE(20, 12);
+      const pvt = Buffer.alloc(92);
+      pvt[20] = 3; // 3D fix
+      pvt[21] = 0x01; // gnssFixOK
+      pvt[23] = 14; // satellites
+      pvt.writeInt32LE(Math.round(-122.6268970 * 1e7), 24); // the capture: 38°06.62964' N, 122°37.61382' W, 29.9 m
+      pvt.writeInt32LE(Math.round(38.110494 * 1e7), 28);
+      pvt.writeInt32LE(29_900, 36);
+      return { ...e, lines: [Buffer.concat([ubxFrame(0x01, 0x20, t), ubxFrame(0x01, 0x07, pvt)]).toString('latin1')] };
+    });
+    await replay(eps, { ubx: true, statIntervalS: 1 }, async (r) => {
+      assert.ok(r.gps.locked(), JSON.stringify(r.gps.counters));
+      assert.equal(r.gps.counters.rmc, 0);
+      assert.ok(r.gps.counters.navPvt >= 6, JSON.stringify(r.gps.counters));
+      checkTime(r, 18);
+      const stat = await waitFor(() => r.stats.find((x) => x.lati !== undefined), 3000, 'a stat with a position');
+      assert.deepEqual([stat.lati, stat.long, stat.alti], [38.11049, -122.6269, 30]);
     });
   });
 

@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { guard } from '../guard.js';
-import { cfgMsgNavTimegps, GpsFramer } from './ubx.js';
+import { cfgMsgNavPvt, cfgMsgNavTimegps, GpsFramer } from './ubx.js';
 
 /** What the source hands over, each with the host time it arrived (performance.now ms). */
 export interface GpsSourceListener {
@@ -106,7 +106,7 @@ export class SerialGpsSource {
       if (this.lastError !== null || this.counters.opens === 1) this.o.log.info({ path: this.o.path, baudRate: this.o.baudRate, ubx: this.o.ubx }, 'GPS serial port open');
       this.lastError = null;
       this.attach(port);
-      if (this.o.ubx) port.write(cfgMsgNavTimegps());
+      if (this.o.ubx) port.write(Buffer.concat([cfgMsgNavTimegps(), cfgMsgNavPvt()]));
     });
   }
 

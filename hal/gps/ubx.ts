@@ -37,6 +37,34 @@ export function cfgMsgNavTimegps(): Buffer {
   return ubxFrame(0x06, 0x01, Uint8Array.from([0x01, 0x20, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00]));
 }
 
+/** CFG-MSG enabling NAV-PVT (class 0x01, id 0x07) once per epoch on every port, as for NAV-TIMEGPS: the position of a UBX-only receiver. */
+export function cfgMsgNavPvt(): Buffer {
+  return ubxFrame(0x06, 0x01, Uint8Array.from([0x01, 0x07, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00]));
+}
+
+/** NAV-PVT: the fix and position (u-blox 8/M8 Receiver Description UBX-13003221, UBX-NAV-PVT; 92-byte payload, 84 on protocol 14). */
+export interface NavPvt {
+  /** fixType: 0 none, 1 dead reckoning, 2 2D, 3 3D, 4 GNSS + DR, 5 time only. */
+  fixType: number;
+  /** flags bit 0, gnssFixOK: the fix is within its accuracy masks. */
+  fixOk: boolean;
+  satellites: number;
+  lat: number;
+  lon: number;
+  /** Height above mean sea level, m. */
+  altM: number;
+}
+
+/** Reads a NAV-PVT payload, or null when it is not one. */
+export function parseNavPvt(payload: Uint8Array): NavPvt | null {
+  if (payload.length !== 92 && payload.length !== 84) return null;
+  const p = Buffer.from(payload);
+  return {
+    fixType: p[20]!, fixOk: (p[21]! & 1) !== 0, satellites: p[23]!,
+    lon: p.readInt32LE(24) / 1e7, lat: p.readInt32LE(28) / 1e7, altM: p.readInt32LE(36) / 1000,
+  };
+}
+
 /** NAV-TIMEGPS content. */
 export interface NavTimegps {
   /** GPS time of week, ms. */
