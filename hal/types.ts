@@ -83,6 +83,12 @@ export interface TxPacket {
   /** LoRa implicit header (beacons). */
   noHeader: boolean;
   payload: Uint8Array;
+  /**
+   * The server asked for it immediately (`imme`); the JIT queue placed it at
+   * `countUs`. Radios ignore it; the simulator reports the emission as
+   * immediate (`target_us` null, `"imme": true`), as the air contract says.
+   */
+  immediate?: boolean;
 }
 
 /** State of the transmitter, as the SX1301 `lgw_status(TX_STATUS)` reports it. */

@@ -1,3 +1,4 @@
+import type { TxAckError } from './protocol/tx-ack-error.js';
 import type { Logger } from 'pino';
 import { WarnLimiter } from '../hal/log-limit.js';
 import { guard } from '../hal/index.js';
@@ -139,15 +140,15 @@ export class Downstream {
     c.pullRespReceived++;
     c.pullRespBytes += buf.length;
     for (const w of parsed.request.warnings) this.warnLimit.warn({ token: p.token, warning: w }, 'PULL_RESP accepted with a warning');
-    let error;
+    let outcome: { error: TxAckError | null; powerWarnDbm?: number };
     try {
-      error = await this.o.scheduler.schedule(parsed.request, p.token);
+      outcome = await this.o.scheduler.schedule(parsed.request, p.token);
     } catch (err) {
       // A radio fault while reading the counter: the request is lost; tell the server.
       this.log.error({ token: p.token, err: (err as Error).message, txAck: 'COLLISION_PACKET' }, 'downlink could not be scheduled');
-      error = 'COLLISION_PACKET' as const;
+      outcome = { error: 'COLLISION_PACKET' };
     }
-    const ack = encodePacket({ type: 'TX_ACK', token: p.token, gatewayEui: this.o.gatewayEui, body: encodeTxAckBody(error) });
+    const ack = encodePacket({ type: 'TX_ACK', token: p.token, gatewayEui: this.o.gatewayEui, body: encodeTxAckBody(outcome.error, outcome.powerWarnDbm) });
     if (this.o.link.sendDown(ack)) c.txAckSent++;
   }
 }

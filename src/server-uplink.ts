@@ -83,25 +83,39 @@ interface Pending {
   /** Taken from the head of the buffer (removed only on the ack), or sent live. */
   fromBuffer: boolean;
   tries: number;
-  /** A probe of whether the server answers at all, sent alone while the buffer's head is suspected: the head's seq. */
-  canaryFor?: number;
 }
 
 /**
  * Poison isolation (issue 18): a buffered datagram the server never
  * acknowledges (it cannot decode it, say) must not hold the queue forever.
- * Each unacknowledged probe of the buffer's head halves the next one; when a
- * single uplink is left unacknowledged, the next uplink is offered alone. If
- * the server acknowledges that one, it is answering and the head is what it
- * refuses: dropped, counted (`dropped.poison`), logged. If not, the server is
- * simply not answering and probing starts again at full size.
+ * Each unacknowledged offer of the buffer's head halves the next one, down
+ * to the head alone. The head alone unacknowledged makes it a suspect; it is
+ * dropped (counted in `dropped.poison`, logged) only when the server is seen
+ * answering on both sides of a second unacknowledged offer: a PUSH_ACK for
+ * another datagram (the stat report, which goes every stat_interval even
+ * while uplinks wait) sent after the first failure, then the suspect offered
+ * alone again and unacknowledged, then another such PUSH_ACK. Nothing extra
+ * is sent and the order of delivery never changes; a server that is simply
+ * down acknowledges nothing, so nothing is dropped (after 3 minutes without
+ * that evidence the suspicion is forgotten and offers start again at full
+ * size).
  */
 interface Isolation {
-  /** Most uplinks the next probe of the head may carry. */
+  /** Most uplinks the next offer of the head may carry. */
   limit: number;
-  /** The head's seq when a single-uplink probe of it went unacknowledged. */
+  /** The head's seq once an offer of it alone went unacknowledged. */
   suspect: number | null;
+  /**
+   * wait-1: the suspect failed alone at `sinceMs`; waiting for a PUSH_ACK of another datagram sent after it.
+   * retry: that came; the suspect's next failure (at `sinceMs` then) leads to wait-2. wait-2: the next such
+   * PUSH_ACK drops it. The suspect is offered alone all along.
+   */
+  stage: 'wait-1' | 'retry' | 'wait-2';
+  sinceMs: number;
 }
+
+/** How long a suspect waits for evidence that the server answers before the suspicion is dropped, ms. */
+const SUSPECT_MAX_WAIT_MS = 180_000;
 
 /**
  * One server's uplink side: PUSH_DATA batching, PUSH_ACK matching, resends,
@@ -127,7 +141,7 @@ export class ServerUplink {
   private journal: UplinkJournal | null = null;
   /** The journal's state at the last tick (for the one log line per change). */
   private journalWasOk = true;
-  private readonly isolation: Isolation = { limit: Number.MAX_SAFE_INTEGER, suspect: null };
+  private readonly isolation: Isolation = { limit: Number.MAX_SAFE_INTEGER, suspect: null, stage: 'wait-1', sinceMs: 0 };
 
   constructor(private readonly o: ServerUplinkOptions) {
     this.tokens = o.tokens ?? new TokenSource();
@@ -321,21 +335,13 @@ export class ServerUplink {
     if (!b || this.flushInFlight || b.buffer.length === 0 || (this.outage && !probe)) return;
     let rxpks = b.buffer.peek(PUSH_DATA_MAX_BYTES - 12 - 20);
     const iso = this.isolation;
-    let canaryFor: number | undefined;
     if (iso.suspect !== null) {
-      if (rxpks[0]?.seq !== iso.suspect) {
-        iso.suspect = null; // the head changed (delivered, expired): nothing to isolate
-        iso.limit = Number.MAX_SAFE_INTEGER;
-      } else {
-        // Is the server answering at all? The uplink behind the suspect, alone.
-        const next = b.buffer.peek(Number.MAX_SAFE_INTEGER).slice(1, 2);
-        if (next.length === 1) {
-          canaryFor = iso.suspect;
-          rxpks = next;
-        }
-      }
+      // The head changed (delivered, expired), or no evidence came: nothing to isolate. Otherwise the
+      // suspect keeps being offered alone at the usual pace: acknowledged, it was the server, not the uplink.
+      if (rxpks[0]?.seq !== iso.suspect || performance.now() - iso.sinceMs > SUSPECT_MAX_WAIT_MS) this.resetIsolation();
     }
-    if (canaryFor === undefined && rxpks.length > iso.limit) rxpks = rxpks.slice(0, iso.limit);
+    if (rxpks.length > iso.limit) rxpks = rxpks.slice(0, iso.limit);
+    if (iso.suspect !== null) rxpks = rxpks.slice(0, 1); // the suspect alone
     const [plan] = planPushDataBodies(rxpks.map((r) => r.rxpk), null, Number.MAX_SAFE_INTEGER);
     if (!plan) return;
     const token = this.freshToken();
@@ -343,9 +349,7 @@ export class ServerUplink {
     this.lastProbeMs = performance.now();
     if (!this.o.link.sendUp(dgram)) return;
     this.flushInFlight = true;
-    const p: Pending = { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0 };
-    if (canaryFor !== undefined) p.canaryFor = canaryFor;
-    this.pending.set(token, p);
+    this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0 });
     this.count('pushDataSent');
     this.count('pushDataBytes', dgram.length);
   }
@@ -383,8 +387,8 @@ export class ServerUplink {
         this.isolationUnacked(p);
       }
       else if (b && p.rxpks.length) {
-        giveBack.push(...p.rxpks);
-        this.count('rxfw', -p.rxpks.length); // not forwarded after all: counted when the buffer delivers them
+        // Counted in rxfw when first sent; never subtracted (a stat counter must not go below 0), not counted again.
+        giveBack.push(...p.rxpks.map((r) => ({ ...r, counted: true })));
       }
       if (!b || p.rxpks.length === 0) continue;
       this.unackedRun++;
@@ -400,20 +404,41 @@ export class ServerUplink {
     }
   }
 
-  /** A probe of the buffer went unacknowledged: narrow it down (see {@link Isolation}). */
-  private isolationUnacked(p: Pending): void {
-    const iso = this.isolation;
-    if (p.canaryFor !== undefined) {
-      // Not even the next uplink: the server is not answering; start again at full size.
-      iso.limit = Number.MAX_SAFE_INTEGER;
-      iso.suspect = null;
-      return;
-    }
-    if (p.rxpks.length > 1) iso.limit = Math.ceil(p.rxpks.length / 2);
-    else if (p.rxpks.length === 1) iso.suspect = p.rxpks[0]!.seq;
+  private resetIsolation(): void {
+    Object.assign(this.isolation, { limit: Number.MAX_SAFE_INTEGER, suspect: null, stage: 'wait-1', sinceMs: 0 });
   }
 
-  /** The server acknowledged the uplink behind `seq` but never `seq`: drop it. */
+  /** An offer of the buffer went unacknowledged: narrow it down (see {@link Isolation}). */
+  private isolationUnacked(p: Pending): void {
+    const iso = this.isolation;
+    const alone = p.rxpks.length === 1 ? p.rxpks[0]!.seq : null;
+    if (iso.suspect !== null && alone === iso.suspect) {
+      // Only an offer sent after the evidence counts as the second failure.
+      if (iso.stage === 'retry' && p.sentAt >= iso.sinceMs) Object.assign(iso, { stage: 'wait-2', sinceMs: performance.now() });
+    } else if (p.rxpks.length > 1) {
+      iso.limit = Math.ceil(p.rxpks.length / 2);
+    } else if (alone !== null) {
+      Object.assign(iso, { suspect: alone, stage: 'wait-1', sinceMs: performance.now() });
+    }
+  }
+
+  /** A PUSH_ACK: evidence the server answers, if it is for another datagram sent after the suspect's failure. */
+  private isolationAcked(sent: Pending): void {
+    const iso = this.isolation;
+    if (iso.suspect === null) return;
+    if (sent.rxpks.some((r) => r.seq === iso.suspect)) {
+      this.resetIsolation(); // the suspect itself was acknowledged: it was the server, not the uplink
+      return;
+    }
+    if (sent.sentAt < iso.sinceMs) return;
+    if (iso.stage === 'wait-1') Object.assign(iso, { stage: 'retry', sinceMs: performance.now() });
+    else if (iso.stage === 'wait-2') {
+      this.dropPoison(iso.suspect);
+      this.resetIsolation();
+    }
+  }
+
+  /** The server answered around `seq` twice but never acknowledged `seq`: drop it. */
   private dropPoison(seq: number): void {
     const b = this.o.buffer;
     if (!b) return;
@@ -421,7 +446,7 @@ export class ServerUplink {
     if (!b.buffer.dropPoison(seq)) return;
     this.warnLimit.warn(
       { seq, rxpk: text.length > 80 ? `${text.slice(0, 80)}...` : text, bytes: text.length },
-      'buffered uplink dropped: the server acknowledges the uplinks around it but never this one',
+      'buffered uplink dropped: the server acknowledges other datagrams but never this one',
     );
   }
 
@@ -448,13 +473,12 @@ export class ServerUplink {
     this.log.debug({ token: r.packet.token, rttMs: +rttMs.toFixed(2) }, 'PUSH_ACK received');
     const b = this.o.buffer;
     if (!b) return;
+    this.isolationAcked(sent);
     if (sent.fromBuffer) {
-      if (sent.canaryFor !== undefined) this.dropPoison(sent.canaryFor);
-      this.isolation.limit = Number.MAX_SAFE_INTEGER;
-      this.isolation.suspect = null;
+      if (this.isolation.suspect === null) this.isolation.limit = Number.MAX_SAFE_INTEGER;
       b.buffer.remove(sent.rxpks);
       this.count('rxBufferDelivered', sent.rxpks.length);
-      this.count('rxfw', sent.rxpks.length);
+      this.count('rxfw', sent.rxpks.filter((r) => !r.counted).length);
       this.flushInFlight = false;
     }
     if (this.outage) {

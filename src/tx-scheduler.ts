@@ -81,10 +81,24 @@ export class TxScheduler {
   }
 
   /**
-   * Validates and queues one request; resolves to null when it was accepted
-   * (TX_ACK success) or to the TX_ACK error code.
+   * Validates and queues one request; resolves to its TX_ACK: `error` null
+   * when it was accepted, else the error code; `powerWarnDbm` when it was
+   * accepted at a lower power than asked (gain table or legal limit), in
+   * `powe` terms (the power used plus the antenna gain).
    */
-  async schedule(req: TxRequest, token: number): Promise<TxAckError | null> {
+  async schedule(req: TxRequest, token: number): Promise<{ error: TxAckError | null; powerWarnDbm?: number }> {
+    const error = await this.scheduleInner(req, token);
+    if (error !== null) return { error };
+    const w = this.powerWarn;
+    this.powerWarn = undefined;
+    return w === undefined ? { error: null } : { error: null, powerWarnDbm: w };
+  }
+
+  /** The power used when the last accepted request was lowered (read by schedule()). */
+  private powerWarn: number | undefined;
+
+  private async scheduleInner(req: TxRequest, token: number): Promise<TxAckError | null> {
+    this.powerWarn = undefined;
     const reject = (error: TxAckError, reason: string): TxAckError => {
       this.o.stats.recordRejection(error);
       this.o.monitor?.downlink(req, token, error, null);
@@ -137,6 +151,8 @@ export class TxScheduler {
     if (!power.exact) {
       this.log.warn({ token, requestedDbm: requested, usedDbm: power.powerDbm }, 'TX power not in gain table, using the closest lower');
     }
+    const askedDbm = req.powerDbm === undefined ? 0 : req.powerDbm - gain;
+    const lowered = power.powerDbm < askedDbm;
     const packet: TxPacket = {
       mode: 'timestamped',
       countUs: req.timing.kind === 'tmst' ? req.timing.countUs : (tmmsCount ?? 0),
@@ -150,6 +166,7 @@ export class TxScheduler {
       noCrc: req.noCrc,
       noHeader: false,
       payload: req.payload,
+      ...(req.timing.kind === 'immediate' ? { immediate: true } : {}),
     };
     this.o.stats.counters.txRequested++;
     const r = this.jit.enqueue(now, { cls, countUs: packet.countUs, timeOnAirUs: toa, item: packet });
@@ -162,6 +179,7 @@ export class TxScheduler {
     // Its outcome (sent, refused, expired) gets the info line; this one is for tracing the queue.
     this.log.debug({ ...fields, inUs: (r.countUs - now) | 0, toaUs: toa }, 'downlink scheduled');
     this.arm(now);
+    if (lowered && req.powerDbm !== undefined) this.powerWarn = packet.powerDbm + gain;
     return null;
   }
 

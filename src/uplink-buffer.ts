@@ -19,6 +19,8 @@ export interface UplinkBufferLimits {
 export interface BufferedUplink {
   rxpk: string;
   seq: number;
+  /** Already counted in `rxfw` (sent live before it came here): not counted again when delivered. */
+  counted?: boolean;
 }
 
 interface Entry extends BufferedUplink {
@@ -84,7 +86,8 @@ export class UplinkBuffer {
     this.compact();
     const added: Entry[] = [];
     for (const it of items) {
-      const e = { rxpk: it.rxpk, seq: it.seq, atMs };
+      const e: Entry = { rxpk: it.rxpk, seq: it.seq, atMs };
+      if (it.counted) e.counted = true;
       added.push(e);
       let i = this.q.length;
       while (i > this.head && this.q[i - 1]!.seq > it.seq) i--;
@@ -105,7 +108,7 @@ export class UplinkBuffer {
     for (let i = this.head; i < this.q.length; i++) {
       const e = this.q[i]!;
       if (out.length > 0 && size + e.rxpk.length + 1 > maxBytes) break;
-      out.push({ rxpk: e.rxpk, seq: e.seq });
+      out.push(e.counted ? { rxpk: e.rxpk, seq: e.seq, counted: true } : { rxpk: e.rxpk, seq: e.seq });
       size += e.rxpk.length + 1;
     }
     return out;

@@ -35,7 +35,7 @@ interface Run {
 }
 
 /** Runs the gateway against a server whose PUSH_ACK policy is `ack(n)` (n = PUSH_DATA datagrams received so far, from 1): null = drop, else the delay in ms. */
-async function run(ack: (n: number) => number | null, uplinks: number): Promise<Run> {
+async function run(ack: (n: number) => number | null, uplinks: number, bufferConf: Record<string, unknown> = { outage_after_unacked: 1000 }): Promise<Run> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   const port = (sock.address() as AddressInfo).port;
@@ -66,7 +66,7 @@ async function run(ack: (n: number) => number | null, uplinks: number): Promise<
   conf.gateway_conf = { ...conf.gateway_conf, keepalive_interval: 1, stat_interval: 2 };
   conf.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
   conf.api_conf = { enable: true, port: 0 };
-  conf.buffer_conf = { outage_after_unacked: 1000 };
+  conf.buffer_conf = bufferConf;
   const dir = mkdtempSync(join(tmpdir(), 'pktfwd-ackr-'));
   writeFileSync(join(dir, 'global_conf.json'), JSON.stringify(conf));
   const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--radio', 'sim', '--server', '127.0.0.1', '--port-up', String(port), '--port-down', String(port), '--log-format', 'json'], {
@@ -118,6 +118,26 @@ describe('ackr against the real process', () => {
     }
     // Each interval holds ~7 datagrams decided: half acknowledged, give or take the one at the boundary.
     for (const s of withData.slice(1, -1)) assert.ok(Math.abs(s.ackr - 50) <= 20, `ackr ${s.ackr} in ${JSON.stringify(withData.map((x) => x.ackr))}`);
+  });
+
+  test('an outage of 3 s in the middle: every stat valid for the strictest server, rxfw never below 0, and the rxfw of all stats adds up to the uplinks sent', { timeout: 60_000 }, async () => {
+    let silentUntil = 0;
+    let first = 0;
+    const r = await run((n) => {
+      if (n === 1) {
+        first = Date.now();
+        silentUntil = first + 2500 + 3000;
+      }
+      const t = Date.now();
+      return t > first + 2500 && t < silentUntil ? null : 0;
+    }, 24, { probe_interval_ms: 200 });
+    assert.ok(r.stats.length >= 4, `${r.stats.length} stats`);
+    for (const s of r.stats) {
+      assert.ok(Number.isInteger(s.rxfw) && s.rxfw >= 0, `rxfw ${s.rxfw} in ${JSON.stringify(r.stats.map((x) => x.rxfw))}`);
+      assert.ok(s.ackr >= 0 && s.ackr <= 100);
+    }
+    assert.ok(r.total.rxBuffered > 0, 'the outage buffered uplinks');
+    assert.equal(r.total.rxfw, 24, 'each uplink counted once');
   });
 
   test('a server answering in 90 ms: no interval above 100 %', { timeout: 60_000 }, async () => {

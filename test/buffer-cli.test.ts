@@ -46,9 +46,9 @@ interface Gateway {
   kill: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-async function startGateway(ns: NetworkServerStandIn, file: string): Promise<Gateway> {
+async function startGateway(ns: NetworkServerStandIn, file: string, statIntervalS = 3600): Promise<Gateway> {
   const conf = JSON.parse(readFileSync(SHIPPED, 'utf8')) as Record<string, Record<string, unknown>>;
-  conf.gateway_conf = { ...conf.gateway_conf, keepalive_interval: 1, stat_interval: 3600 };
+  conf.gateway_conf = { ...conf.gateway_conf, keepalive_interval: 1, stat_interval: statIntervalS };
   conf.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
   conf.api_conf = { enable: true, port: 0 };
   conf.buffer_conf = { file, probe_interval_ms: 200 };
@@ -101,28 +101,49 @@ const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the buffer file against the real process', () => {
-  test('a poisoned buffer: the uplink the server never acknowledges is isolated and dropped; the other 49 and 20 live ones are delivered in order', { timeout: 60_000 }, async () => {
+  test('a poisoned buffer: the uplink the server never acknowledges is isolated and dropped; the other 49 and 20 live ones are delivered in order', { timeout: 90_000 }, async () => {
     const POISON = 10;
     const { ns, got } = await server({ refuseRxpk: (r) => (indexOf(r.data) === POISON ? 'this server cannot decode it' : null) });
     const dir = mkdtempSync(join(tmpdir(), 'pktfwd-poison-'));
     const file = join(dir, 'uplinks.jsonl');
     writeJournal(file, range(1, 50).map((i) => ({ seq: i, rxpk: rxpkText(i) })));
-    const gw = await startGateway(ns, file);
+    // A stat every second: the server acknowledging it is the evidence that it answers (see Isolation in server-uplink.ts).
+    const gw = await startGateway(ns, file, 1);
     try {
       await gw.air.listen();
       for (let i = 1001; i <= 1020; i++) {
         gw.air.send({ op: 'uplink', freq: 868.1, modu: 'LORA', datr: 'SF7BW125', codr: '4/5', rssi: -60, lsnr: 9, crc: 'ok', data: payload(i) });
         await sleep(20);
       }
-      await waitFor(() => got.length >= 69, 30_000, `69 uplinks at the server (has ${got.length})`);
+      await waitFor(() => got.length >= 69, 40_000, `69 uplinks at the server (has ${got.length})`);
       assert.deepEqual(got, [...range(1, 50).filter((i) => i !== POISON), ...range(1001, 1020)], 'everything but the poison, in order, once');
       const st = await gw.status();
       assert.equal(st.buffer.dropped.poison, 1);
       assert.equal(st.buffer.uplinks, 0);
-      const line = gw.entries().find((e) => e.msg === 'buffered uplink dropped: the server acknowledges the uplinks around it but never this one');
+      const line = gw.entries().find((e) => e.msg === 'buffered uplink dropped: the server acknowledges other datagrams but never this one');
       assert.ok(line, 'the drop is logged');
       assert.equal(line.level, 40);
       assert.equal(line.seq, POISON);
+    } finally {
+      await gw.kill('SIGTERM');
+      ns.stop();
+    }
+  });
+
+  test('a server down for 5 s, then back: the isolation never mistakes the outage for poison; all delivered in order, none dropped', { timeout: 60_000 }, async () => {
+    const { ns, got } = await server();
+    const dir = mkdtempSync(join(tmpdir(), 'pktfwd-notpoison-'));
+    const file = join(dir, 'uplinks.jsonl');
+    writeJournal(file, range(1, 30).map((i) => ({ seq: i, rxpk: rxpkText(i) })));
+    ns.silent = true;
+    const gw = await startGateway(ns, file, 1);
+    try {
+      await sleep(5000); // offers halve down to the head alone, which becomes a suspect; no stat is acknowledged
+      assert.equal(got.length, 0);
+      ns.silent = false;
+      await waitFor(() => got.length >= 30, 30_000, `30 delivered (has ${got.length})`);
+      assert.deepEqual(got, range(1, 30));
+      assert.equal((await gw.status()).buffer.dropped.poison, 0);
     } finally {
       await gw.kill('SIGTERM');
       ns.stop();

@@ -53,6 +53,7 @@ describe('downstream', () => {
     assert.equal(ack.body.length, 0, 'success TX_ACK carries no JSON (12-byte datagram)');
     const dl = await waitFor(() => h.air.downlinks().find((d) => d.data === 'dG1zdA=='), 3000, 'emission');
     assert.equal(dl.target_us, target);
+    assert.equal(dl.imme, undefined, 'a timestamped frame carries no imme');
     const err = ((dl.count_us as number) - target) | 0;
     assert.ok(err >= 0 && err < EMISSION_SLACK_US, `emitted ${err} µs from target`);
     assert.equal(dl.freq, 869.525);
@@ -60,6 +61,24 @@ describe('downstream', () => {
     assert.equal(dl.datr, 'SF12BW125');
     assert.equal(dl.powe, 14);
     assert.equal(h.fwd.stats.counters.txSent >= 1, true);
+  });
+
+  test('a power the gain table or the law lowers: TX_ACK success with {"error":"NONE","warn":"TX_POWER","value":<dBm used>} (issue 15)', async () => {
+    const now = await h.air.listen();
+    const a = await request(h, txpk({ tmst: (now + 1_500_000) >>> 0, powe: 15, data: 'cG93MTU=', size: 5 }));
+    assert.equal(a.body.toString(), '{"txpk_ack":{"error":"NONE","warn":"TX_POWER","value":14}}');
+    assert.deepEqual([a.error, a.warn, a.value], [null, 'TX_POWER', 14]);
+    const dl = await waitFor(() => h.air.downlinks().find((d) => d.data === 'cG93MTU='), 3000, 'emission');
+    assert.equal(dl.powe, 14, 'sent at the power the TX_ACK names');
+    // EU868 869.4-869.65 MHz allows 29 dBm EIRP (ETSI EN 300 220, band P): 30 is lowered to 29, then the table's 27.
+    const b = await request(h, txpk({ tmst: (now + 3_000_000) >>> 0, powe: 30, data: 'cG93MzA=', size: 5 }));
+    assert.deepEqual([b.error, b.warn, b.value], [null, 'TX_POWER', 27]);
+    // An exact table power: the bare header, as before.
+    const c = await request(h, txpk({ tmst: (now + 4_500_000) >>> 0, powe: 14, data: 'cG93MTQ=', size: 5 }));
+    assert.equal(c.body.length, 0);
+    // Leave the radio idle for the next tests: the last frame (SF12, ~1.2 s) on the air and done.
+    await waitFor(() => h.air.downlinks().find((d) => d.data === 'cG93MTQ='), 7000, 'last emission');
+    await new Promise((r) => setTimeout(r, 1500));
   });
 
   test('imme while a frame is on air is slotted after that frame ends, not refused by the radio', async () => {
@@ -83,6 +102,9 @@ describe('downstream', () => {
     const dl = await waitFor(() => h.air.downlinks().find((d) => d.data === 'aW1tZQ=='), 3000, 'imme emission');
     const after = ((dl.count_us as number) - now) | 0;
     assert.ok(after >= 60_000 && after < 300_000, `imme emitted ${after} µs after the request`);
+    // The air contract (DESIGN.md): an immediate frame has target_us null, here with "imme": true (issue 15).
+    assert.equal(dl.target_us, null);
+    assert.equal(dl.imme, true);
   });
 
   const rejections: [string, (now: number) => Txpk | string, string][] = [

@@ -53,6 +53,8 @@ export interface AirDownlink {
   noCrc: boolean;
   /** LoRa implicit header (beacons); on the wire `"nhdr":true`, written only when true. */
   noHeader?: boolean;
+  /** Requested as immediate (`imme`; `targetUs` is then null although the JIT queue timed it); on the wire `"imme":true`, written only when true. */
+  imme?: boolean;
   payload: Buffer;
 }
 
@@ -183,6 +185,7 @@ export function decodeAirMessage(buf: Buffer | string): AirDecodeResult {
         invertPolarity: m.ipol === true, preambleSymbols: prea, noCrc: m.ncrc, payload,
       };
       if (m.nhdr === true) dl.noHeader = true;
+      if (m.imme === true) dl.imme = true;
       if (radio.modulation === 'FSK') dl.fdevHz = m.fdev as number;
       return { ok: true, msg: dl };
     }
@@ -215,6 +218,7 @@ export function encodeAirMessage(msg: AirMessage): string {
         datr: datrText(r), ...(r.modulation === 'LORA' ? { codr: r.codeRate } : { fdev: msg.fdevHz ?? 0 }),
         powe: msg.powerDbm, ipol: msg.invertPolarity, prea: msg.preambleSymbols, ncrc: msg.noCrc,
         ...(msg.noHeader === true ? { nhdr: true } : {}),
+        ...(msg.imme === true ? { imme: true } : {}),
         size: msg.payload.length, data: Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.length).toString('base64'),
       });
     }

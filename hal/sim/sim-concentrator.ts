@@ -206,6 +206,7 @@ export class SimConcentrator implements Concentrator {
         preambleSymbols: p.preambleSymbols, noCrc: p.noCrc, payload: Buffer.from(p.payload),
         ...(p.noHeader ? { noHeader: true } : {}),
         ...(p.fdevHz !== undefined ? { fdevHz: p.fdevHz } : {}),
+        ...(p.immediate === true || p.mode === 'immediate' ? { imme: true } : {}),
       },
     };
     this.worker!.postMessage(req);

@@ -73,6 +73,7 @@ parentPort!.on('message', (req: TxWorkerRequest) => {
     do countUs = clock.nowUs();
     while (((target - countUs) | 0) > 0);
   }
-  const text = encodeAirMessage({ ...req.downlink, op: 'downlink', countUs, targetUs: req.targetUs });
+  // An immediate request (timed by the JIT queue) is reported as immediate: target_us null (air contract).
+  const text = encodeAirMessage({ ...req.downlink, op: 'downlink', countUs, targetUs: req.downlink.imme === true ? null : req.targetUs });
   parentPort!.postMessage({ type: 'emitted', id: req.id, countUs, text } satisfies TxWorkerReport);
 });

@@ -32,6 +32,9 @@ export interface TxAckEvent {
   error: TxAckError | null;
   /** Raw body (empty for the bare-header success form). */
   body: Buffer;
+  /** A success with a warning (`"error":"NONE","warn":"TX_POWER","value":dBm`). */
+  warn?: string;
+  value?: number;
 }
 
 /** Options of {@link NetworkServerStandIn}. */
@@ -151,7 +154,7 @@ export class NetworkServerStandIn extends EventEmitter {
       const a = decodeTxAckBody(p.body);
       if (!a.ok) return this.invalid(a.reason);
       this.counts.txack++;
-      this.emit('txack', { token: p.token, error: a.error, body: p.body } satisfies TxAckEvent);
+      this.emit('txack', { token: p.token, error: a.error, body: p.body, ...(a.warn !== undefined ? { warn: a.warn } : {}), ...(a.value !== undefined ? { value: a.value } : {}) } satisfies TxAckEvent);
     } else {
       this.invalid(`unexpected ${p.type} from gateway`);
     }

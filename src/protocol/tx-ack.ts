@@ -6,14 +6,20 @@ import { isJsonObject, parseJsonObject, show, WIRE_JSON_LIMITS } from './json-fi
 import { TX_ACK_ERRORS, type TxAckError } from './tx-ack-error.js';
 
 /** Result of {@link decodeTxAckBody}: `error` null means the downlink was accepted. */
-export type DecodeTxAckResult = { ok: true; error: TxAckError | null } | { ok: false; reason: string };
+export type DecodeTxAckResult = { ok: true; error: TxAckError | null; warn?: string; value?: number } | { ok: false; reason: string };
 
 /**
  * Body of the TX_ACK for a PULL_RESP. Success is the bare 12-byte header
  * (PF4 form); never `"error":""`, which The Things Stack records as
  * UNKNOWN_ERROR (server-rules.md).
  */
-export function encodeTxAckBody(error: TxAckError | null): Buffer {
+export function encodeTxAckBody(error: TxAckError | null, powerWarnDbm?: number): Buffer {
+  if (error === null && powerWarnDbm !== undefined && Number.isInteger(powerWarnDbm)) {
+    // Accepted at a lower power than asked: "error":"NONE" keeps it a success for The Things Stack (which
+    // maps NONE, and reads a warn-only object as UNKNOWN_ERROR) and for ChirpStack (which ignores warn);
+    // warn/value are sx1302_hal's fields for the power used [PROTOCOL.md v1.5, server-rules.md].
+    return Buffer.from(`{"txpk_ack":{"error":"NONE","warn":"TX_POWER","value":${powerWarnDbm}}}`);
+  }
   if (error === null) return Buffer.alloc(0);
   return Buffer.from(`{"txpk_ack":{"error":"${error}"}}`);
 }
@@ -33,7 +39,11 @@ export function decodeTxAckBody(body: Buffer): DecodeTxAckResult {
   if (!isJsonObject(ack)) return { ok: false, reason: 'txpk_ack missing or not a JSON object' };
   const error = ack['error'];
   if (error === undefined) return { ok: false, reason: 'txpk_ack has no error field (TTS reads that as UNKNOWN_ERROR)' };
-  if (error === 'NONE') return { ok: true, error: null };
+  if (error === 'NONE') {
+    const warn = ack['warn'];
+    const value = ack['value'];
+    return typeof warn === 'string' ? { ok: true, error: null, warn, ...(typeof value === 'number' ? { value } : {}) } : { ok: true, error: null };
+  }
   if (error === '') return { ok: false, reason: 'txpk_ack error is "" (TTS reads that as UNKNOWN_ERROR; send no JSON for success)' };
   if (typeof error === 'string' && (TX_ACK_ERRORS as readonly string[]).includes(error)) {
     return { ok: true, error: error as TxAckError };
