@@ -28,6 +28,12 @@ export interface DownstreamOptions {
   serverName?: string;
 }
 
+/** One server's downstream counters. */
+export interface DownstreamCounters {
+  pullDataSent: number; pullAckReceived: number; pullAckIgnored: number; pullResolved: number; pullResolvedAcked: number;
+  pullRespReceived: number; pullRespBytes: number; pullRespInvalid: number; downGarbage: number; txAckSent: number;
+}
+
 /**
  * The downstream loop: PULL_DATA keepalives (which keep the NAT path open for
  * the server), PULL_ACK matching, and PULL_RESP → scheduler → TX_ACK.
@@ -41,6 +47,22 @@ export interface DownstreamOptions {
  * its reason and counted (pullRespInvalid).
  */
 export class Downstream {
+  /** This server's downstream counters (the global ones in stats add up every server's). */
+  readonly counters: DownstreamCounters = {
+    pullDataSent: 0, pullAckReceived: 0, pullAckIgnored: 0, pullResolved: 0, pullResolvedAcked: 0,
+    pullRespReceived: 0, pullRespBytes: 0, pullRespInvalid: 0, downGarbage: 0, txAckSent: 0,
+  };
+
+  /** host:port of its server. */
+  get name(): string {
+    return this.o.serverName ?? 'server';
+  }
+
+  private inc(key: keyof DownstreamCounters, n = 1): void {
+    this.counters[key] += n;
+    this.o.stats.counters[key] += n;
+  }
+
   private readonly tokens: TokenSource;
   private readonly log: Logger;
   /** Warnings any sender can cause, rate-limited per message. */
@@ -95,19 +117,18 @@ export class Downstream {
       return;
     }
     // The previous PULL_DATA's fate is decided now: replaced without its ack.
-    if (this.pullSentAt !== 0 && !this.pullAcked) this.o.stats.counters.pullResolved++;
+    if (this.pullSentAt !== 0 && !this.pullAcked) this.inc('pullResolved');
     this.pullToken = token;
     this.pullSentAt = performance.now();
     this.pullAcked = false;
     this.unacked++;
-    this.o.stats.counters.pullDataSent++;
+    this.inc('pullDataSent');
   }
 
   private async onDatagram(buf: Buffer): Promise<void> {
-    const c = this.o.stats.counters;
     const r = decodePacket(buf);
     if (!r.ok) {
-      c.downGarbage++;
+      this.inc('downGarbage');
       this.warnLimit.warn({ reason: r.reason, bytes: buf.length }, 'downstream datagram ignored');
       return;
     }
@@ -116,29 +137,29 @@ export class Downstream {
       if (p.token === this.pullToken && !this.pullAcked) {
         this.pullAcked = true;
         this.unacked = 0;
-        c.pullAckReceived++;
-        c.pullResolved++;
-        c.pullResolvedAcked++;
+        this.inc('pullAckReceived');
+        this.inc('pullResolved');
+        this.inc('pullResolvedAcked');
         this.o.monitor?.pullAck(performance.now() - this.pullSentAt, this.o.serverName ?? 'server');
       } else {
-        c.pullAckIgnored++;
+        this.inc('pullAckIgnored');
         this.log.debug({ token: p.token, expected: this.pullToken, duplicate: p.token === this.pullToken }, 'PULL_ACK ignored');
       }
       return;
     }
     if (p.type !== 'PULL_RESP') {
-      c.downGarbage++;
+      this.inc('downGarbage');
       this.warnLimit.warn({ type: p.type }, 'unexpected packet type on downstream socket');
       return;
     }
     const parsed = parsePullRespBody(p.body);
     if (!parsed.ok) {
-      c.pullRespInvalid++;
+      this.inc('pullRespInvalid');
       this.warnLimit.warn({ token: p.token, reason: parsed.reason }, 'PULL_RESP rejected, no TX_ACK');
       return;
     }
-    c.pullRespReceived++;
-    c.pullRespBytes += buf.length;
+    this.inc('pullRespReceived');
+    this.inc('pullRespBytes', buf.length);
     for (const w of parsed.request.warnings) this.warnLimit.warn({ token: p.token, warning: w }, 'PULL_RESP accepted with a warning');
     let outcome: { error: TxAckError | null; powerWarnDbm?: number };
     try {
@@ -149,6 +170,6 @@ export class Downstream {
       outcome = { error: 'COLLISION_PACKET' };
     }
     const ack = encodePacket({ type: 'TX_ACK', token: p.token, gatewayEui: this.o.gatewayEui, body: encodeTxAckBody(outcome.error, outcome.powerWarnDbm) });
-    if (this.o.link.sendDown(ack)) c.txAckSent++;
+    if (this.o.link.sendDown(ack)) this.inc('txAckSent');
   }
 }

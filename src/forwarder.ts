@@ -81,6 +81,7 @@ export class Forwarder extends EventEmitter {
       stats: this.stats,
       queueDepth: () => this.scheduler.jit.size,
       wallClockMs: o.wallClockMs,
+      processMetrics: o.config.api?.enable !== false,
     });
     // With the status API off nothing reads the packet log or the metrics: the loops skip recording.
     const recording = o.config.api?.enable === false ? undefined : this.monitor;
@@ -108,6 +109,27 @@ export class Forwarder extends EventEmitter {
       ];
     });
     this.uplinkBuffer = this.uplinks[0]?.buffer ?? null;
+    // What /metrics reads at a scrape: the same figures as /api/status, per server (read lazily).
+    this.monitor.setMetricsSource(() => {
+      const st = this.status();
+      const gps = this.o.gps?.status();
+      return {
+        version: st.version,
+        radio: { type: st.radio.type, up: st.radio.up },
+        servers: this.serverNames.map((name, i) => {
+          const u = this.uplinks.find((x) => x.name === name);
+          const d = this.downstreams.find((x) => x.name === name);
+          const b = u?.buffer;
+          const file = u?.journalStatus ?? null;
+          return {
+            name, answering: st.servers[i]?.answering ?? false, up: u ? { ...u.counters } : null, down: d ? { ...d.counters } : null,
+            buffer: b ? { uplinks: b.length, bytes: b.sizeBytes, dropped: { ...b.dropped }, fileOk: file ? file.ok : null } : null,
+          };
+        }),
+        gps: gps ? { fix: gps.fix.fix, valid: gps.reference.valid, precise: gps.reference.precise } : null,
+        bands: st.regulation.bands,
+      };
+    });
     this.upstream = new Upstream({
       concentrator: o.concentrator,
       servers: this.uplinks,

@@ -62,7 +62,7 @@ export function formatStatus(s: ForwarderStatus): string {
   if (b?.enabled) {
     const d = b.dropped;
     const drops = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
-    rows.push(['buffer', `${b.uplinks} uplinks (${b.bytes} B)${b.outage ? ', server not answering' : ''}; ${b.delivered} delivered late${drops ? `; dropped: ${drops}` : ''}`]);
+    rows.push(['buffer', `${b.uplinks} uplink${b.uplinks === 1 ? '' : 's'} (${b.bytes} B)${b.outage ? ', server not answering' : ''}; ${b.delivered} delivered late${drops ? `; dropped: ${drops}` : ''}`]);
     if (b.file) rows.push(['  file', `${b.file.file}: ${b.file.ok ? 'saved as it changes' : `NOT SAVED (${b.file.reason}): in memory only`}`]);
   }
   // Shown only when it happened: each is a bug that a last-resort guard caught, logged and survived.
@@ -91,8 +91,17 @@ export async function statusCommand(o: { url: string; json: boolean; out?: (s: s
     process.stderr.write(`pktfwd: cannot reach the status API at ${o.url} (${(err as Error).message}); is pktfwd running with api_conf.enable?\n`);
     return EXIT_UNREACHABLE;
   }
-  out(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
-  return s.radio.up && s.servers.every((v) => v.answering) ? 0 : EXIT_UNHEALTHY;
+  const reasons = unhealthyReasons(s);
+  out(o.json ? `${JSON.stringify({ ...s, health: { exitCode: reasons.length ? EXIT_UNHEALTHY : 0, reasons } }, null, 2)}\n` : `${formatStatus(s)}\n${reasons.length ? `\nexit ${EXIT_UNHEALTHY}: ${reasons.join('; ')}\n` : ''}`);
+  return reasons.length ? EXIT_UNHEALTHY : 0;
+}
+
+/** Why `pktfwd status` exits 1 (empty: healthy): the radio down, a server not answering. */
+export function unhealthyReasons(s: ForwarderStatus): string[] {
+  const out: string[] = [];
+  if (!s.radio.up) out.push(`the radio is ${s.radio.state}`);
+  for (const v of s.servers) if (!v.answering) out.push(`server ${v.host}:${v.portUp} is not answering (last PUSH_ACK ${age(v.lastPushAckAgeS)}, last PULL_ACK ${age(v.lastPullAckAgeS)})`);
+  return out;
 }
 
 /** A downlink whose record may still change: queued, or sent with its start not yet measured. */

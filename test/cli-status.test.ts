@@ -122,6 +122,21 @@ describe('pktfwd status / packets against a running forwarder', () => {
       assert.equal(st.code, 1, st.out);
       assert.match(st.out, /NOT ANSWERING/);
       assert.match(st.out, /PUSH_ACK never, PULL_ACK never/);
+      // The reason for the exit code, in words (issue 15), and in --json as health.reasons.
+      assert.match(st.out, /\nexit 1: server 127\.0\.0\.1:\d+ is not answering \(last PUSH_ACK never, last PULL_ACK never\)\n$/);
+      const js = await cli(['status', '--url', f.url, '--json']);
+      assert.equal(js.code, 1);
+      const health = (JSON.parse(js.out) as { health: { exitCode: number; reasons: string[] } }).health;
+      assert.equal(health.exitCode, 1);
+      assert.match(health.reasons[0]!, /is not answering/);
+      // Buffered uplinks are in the status too: the silent server makes the forwarder buffer them.
+      await uplink(f.air, 2);
+      let st2 = await cli(['status', '--url', f.url]);
+      for (let i = 0; i < 25 && !/^buffer\s+[1-9]/m.test(st2.out); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        st2 = await cli(['status', '--url', f.url]);
+      }
+      assert.match(st2.out, /^buffer\s+1 uplink \(\d+ B\)(, server not answering)?; 0 delivered late$/m);
     } finally {
       f.child.kill('SIGKILL');
       silent.close();

@@ -4,6 +4,7 @@
  * report must match what went over the air and the network.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { startApiServer, type ApiServer } from '../src/monitor/http-server.js';
 import { decodeLorawanHeader } from '../src/monitor/lorawan.js';
@@ -137,9 +138,35 @@ describe('status API against a running forwarder (simulated concentrator)', () =
     const r = await fetch(`${api.url}/metrics`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
-    const m = parsePrometheus(await r.text());
-    assert.equal(m.get('pktfwd_rxnb_total'), sent + 1);
-    assert.equal(m.get('pktfwd_rxfw_total'), sent);
+    const text = await r.text();
+    const m = parsePrometheus(text);
+    const server = `server="127.0.0.1:${h.config.gateway.servPortUp}"`;
+    assert.equal(m.get('pktfwd_rx_packets_total{crc="ok"}'), sent);
+    assert.equal(m.get('pktfwd_rx_packets_total{crc="bad"}'), 1);
+    assert.equal(m.get('pktfwd_rx_forwarded_total'), sent);
+    // Every per-server series carries the server (issue 15); the state gauges and build info are there.
+    assert.ok((m.get(`pktfwd_push_data_sent_total{${server}}`) ?? 0) >= 1);
+    assert.ok((m.get(`pktfwd_pull_data_sent_total{${server}}`) ?? 0) >= 1);
+    assert.equal(m.get(`pktfwd_server_answering{${server}}`), 1);
+    assert.equal(m.get(`pktfwd_pull_resp_received_total{${server}}`), 2);
+    assert.equal(m.get(`pktfwd_buffer_uplinks{${server}}`), 0);
+    assert.ok([...m.keys()].some((k) => k.startsWith(`pktfwd_server_last_ack_timestamp_seconds{${server},kind="pull"}`)));
+    const lastPull = [...m.entries()].find(([k]) => k.startsWith(`pktfwd_server_last_ack_timestamp_seconds{${server},kind="pull"}`))![1];
+    assert.ok(Math.abs(lastPull - Date.now() / 1000) < 30, `last PULL_ACK at ${lastPull}`);
+    assert.equal(m.get('pktfwd_radio_up{radio="sim"}'), 1);
+    assert.ok([...m.keys()].some((k) => /^pktfwd_build_info\{version="[^"]+",node_version="[^"]+"\}$/.test(k)));
+    assert.ok([...m.keys()].some((k) => k.startsWith('pktfwd_duty_cycle_remaining_seconds{band=')), 'duty-cycle budget per band (EU868)');
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      assert.ok([...m.keys()].some((k) => k === name || k.startsWith(`${name}{`)), `prom-client default metric ${name}`);
+    }
+    // No series left from the old naming (pktfwd_rxnb_total beside pktfwd_rx_bad_total).
+    assert.ok(![...m.keys()].some((k) => /^pktfwd_(rxnb|rxok|rxfw|rx_bad)_total/.test(k)));
+    // Prometheus's own linter, where Debian's prometheus package is installed (.ci/run installs it).
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (promtool.error === undefined) {
+      assert.equal(promtool.status, 0, `promtool check metrics: ${promtool.stdout}${promtool.stderr}`);
+      assert.equal(`${promtool.stdout}${promtool.stderr}`.trim(), '', 'no lint findings');
+    }
     assert.equal(m.get('pktfwd_tx_rejected_total{reason="TX_FREQ"}'), 1);
     assert.equal(m.get('pktfwd_uplink_rssi_dbm_count{freq_mhz="868.1"}'), sent);
     assert.equal(m.get('pktfwd_uplink_rssi_dbm_bucket{le="-80",freq_mhz="868.1"}'), 0, 'none at -80 dBm or below');

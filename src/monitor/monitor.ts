@@ -5,7 +5,7 @@
  * on a registry of its own). The loops call the record methods; the HTTP
  * endpoint (http-server.ts) reads them.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RxPacket } from '../../hal/index.js';
 import { datrOf } from '../protocol/index.js';
 import type { TxRequest } from '../protocol/txpk.js';
@@ -61,6 +61,25 @@ export interface DownlinkRecord extends RecordBase {
 
 export type PacketRecord = UplinkRecord | DownlinkRecord;
 
+/** One server as the metrics see it. */
+export interface MetricsServer {
+  /** host:port (the `server` label). */
+  name: string;
+  answering: boolean;
+  up: Record<'pushDataSent' | 'pushDataBytes' | 'pushRetries' | 'pushUnacked' | 'pushAckReceived' | 'pushAckIgnored' | 'pushResolved' | 'pushResolvedAcked' | 'statSent' | 'upGarbage' | 'rxBuffered' | 'rxBufferDelivered', number> | null;
+  down: Record<'pullDataSent' | 'pullAckReceived' | 'pullRespReceived' | 'pullRespBytes' | 'pullRespInvalid' | 'downGarbage' | 'txAckSent', number> | null;
+  buffer: { uplinks: number; bytes: number; dropped: Record<string, number>; fileOk: boolean | null } | null;
+}
+
+/** What the metrics read of the forwarder at a scrape. */
+export interface MetricsSnapshot {
+  version: string;
+  radio: { type: string; up: boolean };
+  servers: MetricsServer[];
+  gps: { fix: boolean; valid: boolean; precise: boolean } | null;
+  bands: { band: string; remainingMs: number }[];
+}
+
 /** Minutes of per-channel counts kept. */
 export const CHANNEL_MINUTES = 60;
 
@@ -99,6 +118,8 @@ export class Monitor {
       stats: ForwarderStats;
       queueDepth: () => number;
       wallClockMs?: () => number;
+      /** prom-client's default process/Node metrics (their event-loop and GC observers cost a little: off when nothing scrapes). */
+      processMetrics?: boolean;
     },
   ) {
     this.ring = new Array<PacketRecord>(Math.max(1, o.capacity));
@@ -109,43 +130,144 @@ export class Monitor {
     this.uplinkLatency = new Histogram({ name: 'pktfwd_uplink_latency_seconds', help: 'Receive stamp to PUSH_DATA sent', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1], registers });
     this.timingError = new Histogram({ name: 'pktfwd_downlink_timing_error_seconds', help: 'Downlink start minus its target, as the radio driver measured it', buckets: [-0.001, 0, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05], registers });
     this.ackRtt = new Histogram({ name: 'pktfwd_ack_rtt_seconds', help: 'PUSH_DATA→PUSH_ACK and PULL_DATA→PULL_ACK round trip, per server', labelNames: ['server', 'kind'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers });
-    const counters = o.stats.counters;
-    for (const key of Object.keys(counters) as (keyof CounterSet)[]) {
-      new Counter({
-        name: `pktfwd_${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`,
-        help: `Forwarder counter ${key} since start`,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(counters[key]);
-        },
-      });
-    }
-    const rejected = o.stats.rejected;
-    new Counter({
-      name: 'pktfwd_tx_rejected_total', help: 'Downlinks answered with a TX_ACK error, per code', labelNames: ['reason'], registers,
-      collect() {
-        this.reset();
-        for (const e of TX_ACK_ERRORS) this.inc({ reason: e }, rejected[e]);
-      },
-    });
-    const self = this;
-    new Gauge({
-      name: 'pktfwd_server_last_ack_age_seconds', help: 'Seconds since the last PUSH_ACK / PULL_ACK from the server (absent: none yet)', labelNames: ['server', 'kind'], registers,
-      collect() {
-        this.reset();
-        const now = self.now();
-        for (const [server, a] of self.acks) {
-          if (a.pushMs !== null) this.set({ server, kind: 'push' }, (now - a.pushMs) / 1000);
-          if (a.pullMs !== null) this.set({ server, kind: 'pull' }, (now - a.pullMs) / 1000);
-        }
-      },
-    });
-    new Gauge({ name: 'pktfwd_jit_queue_depth', help: 'Downlinks waiting in the JIT queue', registers, collect() { this.set(o.queueDepth()); } });
+    this.defineMetrics(registers);
   }
 
   private now(): number {
     return this.o.wallClockMs?.() ?? Date.now();
+  }
+
+  /** Where the per-server, radio, GPS, buffer and regulation state comes from (set by the Forwarder). */
+  private source: (() => MetricsSnapshot) | null = null;
+  private cached: { atMs: number; snap: MetricsSnapshot } | null = null;
+
+  /** Gives the metrics their view of the forwarder (read once per scrape). */
+  setMetricsSource(source: () => MetricsSnapshot): void {
+    this.source = source;
+  }
+
+  private snapshot(): MetricsSnapshot | null {
+    if (!this.source) return null;
+    const t = performance.now();
+    if (!this.cached || t - this.cached.atMs > 50) this.cached = { atMs: t, snap: this.source() };
+    return this.cached.snap;
+  }
+
+  /**
+   * The exposition (issue 15): one naming style (`pktfwd_<what>_<unit>`,
+   * `_total` for counters), HELP written for an operator, a `server` label
+   * (host:port) on every per-server series, state gauges, build info, and
+   * prom-client's default process and Node metrics. The counters are the
+   * ones /api/status and the stat report show (README "Metrics").
+   */
+  private defineMetrics(registers: Registry[]): void {
+    const c = this.o.stats.counters;
+    const self = this;
+    const counter = (name: string, help: string, value: () => number) =>
+      new Counter({ name, help, registers, collect() { this.reset(); this.inc(value()); } });
+    const labelled = <L extends string>(name: string, help: string, labelNames: L[], fill: (set: (labels: Record<L, string>, v: number) => void) => void, kind: 'counter' | 'gauge' = 'counter') => {
+      if (kind === 'counter') {
+        new Counter<L>({ name, help, labelNames, registers, collect() { this.reset(); fill((l, v) => this.inc(l as never, v)); } });
+      } else {
+        new Gauge<L>({ name, help, labelNames, registers, collect() { this.reset(); fill((l, v) => this.set(l as never, v)); } });
+      }
+    };
+    const gauge = (name: string, help: string, value: () => number | null) =>
+      new Gauge({ name, help, registers, collect() { this.reset(); const v = value(); if (v !== null) this.set(v); } });
+
+    // Radio side (the whole gateway).
+    labelled('pktfwd_rx_packets_total', 'Frames the radio received, by CRC result (ok, bad, none = no CRC)', ['crc'], (set) => {
+      set({ crc: 'ok' }, c.rxok);
+      set({ crc: 'bad' }, c.rxBad);
+      set({ crc: 'none' }, c.rxNoCrc);
+    });
+    counter('pktfwd_rx_forwarded_total', 'Received frames sent to the (first) server, each counted once: the stat rxfw', () => c.rxfw);
+    counter('pktfwd_rx_filtered_total', 'Received frames not forwarded because of forward_crc_valid/error/disabled', () => c.rxFiltered);
+    counter('pktfwd_rx_lost_total', 'Received frames lost: no server address and no buffer to keep them', () => c.rxLost);
+    counter('pktfwd_rx_payload_bytes_total', 'Payload bytes of the received frames forwarded', () => c.rxPayloadBytes);
+    counter('pktfwd_rx_unencodable_total', 'Received frames dropped because a value could not be written as an rxpk (a radio driver bug)', () => c.rxUnencodable);
+    counter('pktfwd_tx_requested_total', 'Downlinks that reached the JIT queue', () => c.txRequested);
+    counter('pktfwd_tx_sent_total', 'Downlinks handed to the radio (the stat txnb)', () => c.txSent);
+    counter('pktfwd_tx_bytes_total', 'Payload bytes of the downlinks handed to the radio', () => c.txBytes);
+    counter('pktfwd_tx_failed_total', 'Downlinks the radio refused at hand-over', () => c.txFailed);
+    counter('pktfwd_tx_expired_total', 'Downlinks whose time had passed when their turn came', () => c.txExpired);
+    const rejected = this.o.stats.rejected;
+    labelled('pktfwd_tx_rejected_total', 'Downlinks answered with a TX_ACK error, by error code', ['reason'], (set) => {
+      for (const e of TX_ACK_ERRORS) set({ reason: e }, rejected[e]);
+    });
+    labelled('pktfwd_beacons_total', 'Class B beacons, by outcome (queued, sent, rejected)', ['outcome'], (set) => {
+      set({ outcome: 'queued' }, c.beaconQueued);
+      set({ outcome: 'sent' }, c.beaconSent);
+      set({ outcome: 'rejected' }, c.beaconRejected);
+    });
+    counter('pktfwd_internal_errors_total', 'Exceptions caught by a last-resort guard and survived (each is a bug: see the log)', () => c.internalErrors);
+    gauge('pktfwd_jit_queue_depth', 'Downlinks waiting in the JIT queue', () => this.o.queueDepth());
+
+    // Per server.
+    const per = <K extends string>(name: string, help: string, pick: (s: MetricsSnapshot['servers'][number]) => number | null, kind: 'counter' | 'gauge' = 'counter') =>
+      labelled(name, help, ['server'] as K[] as 'server'[], (set) => {
+        for (const s of self.snapshot()?.servers ?? []) {
+          const v = pick(s);
+          if (v !== null) set({ server: s.name }, v);
+        }
+      }, kind);
+    const up = (k: keyof NonNullable<MetricsServer['up']>) => (s: MetricsServer) => s.up?.[k] ?? null;
+    const down = (k: keyof NonNullable<MetricsServer['down']>) => (s: MetricsServer) => s.down?.[k] ?? null;
+    per('pktfwd_push_data_sent_total', 'PUSH_DATA datagrams sent (first transmissions)', up('pushDataSent'));
+    per('pktfwd_push_data_bytes_total', 'Bytes of PUSH_DATA datagrams sent', up('pushDataBytes'));
+    per('pktfwd_push_data_resent_total', 'PUSH_DATA datagrams sent again after push_timeout_ms without a PUSH_ACK', up('pushRetries'));
+    per('pktfwd_push_data_unacknowledged_total', 'PUSH_DATA given up without a PUSH_ACK after their resends', up('pushUnacked'));
+    per('pktfwd_push_ack_received_total', 'PUSH_ACKs that matched a PUSH_DATA', up('pushAckReceived'));
+    per('pktfwd_push_ack_ignored_total', 'PUSH_ACKs with an unknown, late or duplicate token', up('pushAckIgnored'));
+    per('pktfwd_upstream_datagrams_decided_total', 'Upstream datagrams (resends included) whose fate is known: the stat ackr denominator', up('pushResolved'));
+    per('pktfwd_upstream_datagrams_acknowledged_total', 'Upstream datagrams acknowledged: the stat ackr numerator', up('pushResolvedAcked'));
+    per('pktfwd_stat_sent_total', 'Stat reports sent', up('statSent'));
+    per('pktfwd_upstream_invalid_total', 'Datagrams on the upstream socket that were not a PUSH_ACK', up('upGarbage'));
+    per('pktfwd_pull_data_sent_total', 'PULL_DATA keepalives sent', down('pullDataSent'));
+    per('pktfwd_pull_ack_received_total', 'PULL_ACKs that matched the last PULL_DATA', down('pullAckReceived'));
+    per('pktfwd_pull_resp_received_total', 'Well-formed PULL_RESP (downlink requests) received: the stat dwnb', down('pullRespReceived'));
+    per('pktfwd_pull_resp_bytes_total', 'Bytes of the well-formed PULL_RESP received', down('pullRespBytes'));
+    per('pktfwd_pull_resp_invalid_total', 'PULL_RESP refused as malformed (no TX_ACK)', down('pullRespInvalid'));
+    per('pktfwd_downstream_invalid_total', 'Datagrams on the downstream socket that were not a protocol packet', down('downGarbage'));
+    per('pktfwd_tx_ack_sent_total', 'TX_ACKs sent', down('txAckSent'));
+    per('pktfwd_server_answering', '1 when the server answered lately (a PULL_ACK within 3 keepalives, or a PUSH_ACK within 3 stat intervals), else 0', (s) => (s.answering ? 1 : 0), 'gauge');
+    labelled('pktfwd_server_last_ack_timestamp_seconds', 'Unix time of the last PUSH_ACK (kind push) or PULL_ACK (kind pull) from the server', ['server', 'kind'], (set) => {
+      for (const [server, a] of self.acks) {
+        if (a.pushMs !== null) set({ server, kind: 'push' }, a.pushMs / 1000);
+        if (a.pullMs !== null) set({ server, kind: 'pull' }, a.pullMs / 1000);
+      }
+    }, 'gauge');
+    per('pktfwd_buffer_uplinks', 'Uplinks waiting in the store-and-forward buffer', (s) => s.buffer?.uplinks ?? null, 'gauge');
+    per('pktfwd_buffer_bytes', 'Bytes of rxpk JSON waiting in the store-and-forward buffer', (s) => s.buffer?.bytes ?? null, 'gauge');
+    per('pktfwd_buffer_uplinks_added_total', 'Uplinks put in the buffer (the server was not acknowledging, or older ones were waiting)', up('rxBuffered'));
+    per('pktfwd_buffer_uplinks_delivered_total', 'Buffered uplinks the server acknowledged', up('rxBufferDelivered'));
+    labelled('pktfwd_buffer_uplinks_dropped_total', 'Buffered uplinks dropped, by reason (count, bytes, age: a limit; poison: never acknowledged)', ['server', 'reason'], (set) => {
+      for (const s of self.snapshot()?.servers ?? []) for (const [reason, n] of Object.entries(s.buffer?.dropped ?? {})) set({ server: s.name, reason }, n);
+    });
+    per('pktfwd_buffer_file_ok', '1 while the buffer file records every change, 0 when it cannot be written (buffering in memory only)', (s) => (s.buffer?.fileOk === undefined || s.buffer.fileOk === null ? null : s.buffer.fileOk ? 1 : 0), 'gauge');
+
+    // State.
+    labelled('pktfwd_build_info', 'Always 1: the version of pktfwd and of Node', ['version', 'node_version'], (set) => {
+      const snap = self.snapshot();
+      if (snap) set({ version: snap.version, node_version: process.versions.node }, 1);
+    }, 'gauge');
+    labelled('pktfwd_radio_up', '1 while the radio runs, 0 when it is down or stopped', ['radio'], (set) => {
+      const snap = self.snapshot();
+      if (snap) set({ radio: snap.radio.type }, snap.radio.up ? 1 : 0);
+    }, 'gauge');
+    gauge('pktfwd_gps_fix', '1 while the GPS receiver has a current fix (absent without GPS)', () => { const g = self.snapshot()?.gps; return g ? (g.fix ? 1 : 0) : null; });
+    gauge('pktfwd_gps_time_reference_valid', '1 while the GPS time reference is valid (PPS or coarse)', () => { const g = self.snapshot()?.gps; return g ? (g.valid ? 1 : 0) : null; });
+    gauge('pktfwd_gps_time_reference_precise', '1 while the GPS time reference is precise (PPS): tmms downlinks and beacons can go', () => { const g = self.snapshot()?.gps; return g ? (g.precise ? 1 : 0) : null; });
+    labelled('pktfwd_duty_cycle_remaining_seconds', 'Air time left in the sliding hour, per regulatory sub-band (EU868)', ['band'], (set) => {
+      for (const b of self.snapshot()?.bands ?? []) set({ band: b.band }, Math.max(0, b.remainingMs) / 1000);
+    }, 'gauge');
+
+    // The process: CPU, memory, event-loop lag, GC, handles (prom-client's standard names).
+    if (this.o.processMetrics === false) return;
+    collectDefaultMetrics({ register: this.registry });
+    // prom-client also exports these sums as gauges named *_total, which Prometheus's linter (promtool check
+    // metrics) rejects; the per-type gauges without the suffix (nodejs_active_handles...) stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
   }
 
   private push(r: PacketRecord, frame: Uint8Array, label: string): void {
