@@ -336,6 +336,46 @@ describe('SX127x concentrator on the emulated SX1276', () => {
     }
   });
 
+  test('two frames before the driver reads: the overwritten one is counted as lost (RegRxPacketCntValue), not silently dropped (issue 15)', async () => {
+    const { emu, chip, conc, lines } = rig();
+    try {
+      await conc.start();
+      emu.hardware().dio0!.close(); // no edge: both frames land before the health check reads
+      assert.ok(chip.injectFrame(uplink(Buffer.from('first'))));
+      assert.ok(chip.injectFrame(uplink(Buffer.from('second'))));
+      await waitFor(() => conc.counters.rxMissedEdge === 1, 3000, 'health check');
+      const got = await conc.receive(4);
+      assert.deepEqual(got.map((p) => p.payload.toString()), ['second'], 'the radio kept the last one');
+      assert.equal(conc.counters.rxOverrun, 1);
+      assert.ok(lines().some((l) => l.msg === 'frames overwritten in the radio FIFO before they could be read (overrun): lost' && l.lost === 1));
+      // Frames read one at a time: nothing counted.
+      assert.ok(chip.injectFrame(uplink(Buffer.from('third'))));
+      await waitFor(() => conc.counters.rxMissedEdge === 2, 3000, 'health check');
+      assert.equal(conc.counters.rxOverrun, 1);
+    } finally {
+      await conc.stop();
+    }
+  });
+
+  test('a reset while a downlink is scheduled is found before it is loaded: counted, the downlink aborted, the radio re-initialised (issue 15)', async () => {
+    const { chip, conc, lines } = rig();
+    try {
+      await conc.start();
+      const target = ((await conc.counterUs()) + 1_500_000) >>> 0;
+      assert.deepEqual(await conc.send(downlink(target, Buffer.from('late'))), { ok: true });
+      chip.reset(); // brown-out 1.5 s before the frame's time
+      await waitFor(() => conc.counters.resetBeforeTx === 1, 1000, 'found by the health check');
+      assert.equal(conc.counters.txAborted, 1);
+      assert.match(String(lines().find((l) => l.msg === 'SX127x radio fault: re-initialising')!.reason), /with a downlink scheduled \(aborted\)/);
+      await waitFor(() => conc.counters.reinits === 1, 3000, 're-init');
+      assert.equal(chip.registers[Reg.OpMode], 0x85);
+      await new Promise((r) => setTimeout(r, 1700));
+      assert.equal(conc.counters.txStarted, 0, 'nothing emitted from a radio that had lost its configuration');
+    } finally {
+      await conc.stop();
+    }
+  });
+
   test('a radio that reset itself (found out of RX) is re-initialised', async () => {
     const { chip, conc, lines } = rig();
     try {

@@ -31,6 +31,11 @@ export interface ModemFrame {
   rssiDbm: number;
   /** Coding rate the frame's header announced, when readable. */
   codeRate?: CodeRate;
+  /**
+   * Valid frames the radio received before this one that were never read:
+   * overwritten in its FIFO by a later one (an overrun), from RegRxPacketCntValue.
+   */
+  lostBefore: number;
 }
 
 /** A downlink as the modem loads it (LoRa, explicit header). */
@@ -61,6 +66,9 @@ export class ModemError extends Error {
  * through one promise chain, so transactions never interleave.
  */
 export class Sx127xModem {
+  /** RegRxPacketCntValue when the last frame was read (0 at each start of RX). */
+  private validRead = 0;
+
   private chain: Promise<unknown> = Promise.resolve();
   private pending = 0;
 
@@ -161,6 +169,8 @@ export class Sx127xModem {
 
   /** Configures continuous LoRa reception on `ch`: the §12 sequence, steps 2–13. */
   async startRx(ch: RxChannel): Promise<void> {
+    // RegRxPacketCntValue restarts at each entry into RX [SX1276 datasheet §6.4, RegRxPacketCntValue 0x16-0x17].
+    this.validRead = 0;
     await this.enterLoraSleep();
     await this.writeBurst(Reg.FrfMsb, Uint8Array.from(frfBytes(ch.freqHz)));
     await this.write(Reg.SyncWord, ch.syncWord);
@@ -240,6 +250,8 @@ export class Sx127xModem {
   async readFrame(freqHz: number): Promise<ModemFrame | null> {
     const flags = await this.read(Reg.IrqFlags);
     if ((flags & IrqFlag.RxDone) === 0) return null;
+    // Valid packets (CRC ok or none) since RX started, this one included; more than we read means overwrites.
+    const cnt = ((await this.read(Reg.RxPacketCntValueMsb)) << 8) | (await this.read(Reg.RxPacketCntValueLsb));
     const hop = await this.read(Reg.HopChannel);
     // In explicit mode the header says whether a CRC was sent; without one there is nothing to check.
     const crcStatus: CrcStatus = (hop & HopChannelBit.CrcOnPayload) === 0 ? 'none' : flags & IrqFlag.PayloadCrcError ? 'bad' : 'ok';
@@ -252,7 +264,10 @@ export class Sx127xModem {
     const modemStat = await this.read(Reg.ModemStat);
     await this.write(Reg.IrqFlags, 0xff);
     const snrDb = ((snrReg << 24) >> 24) / 4;
-    const frame: ModemFrame = { payload: Buffer.from(payload), crcStatus, snrDb, rssiDbm: packetRssi(rssiReg, snrDb, freqHz) };
+    const valid = crcStatus === 'bad' ? 0 : 1;
+    const lostBefore = Math.max(0, ((cnt - this.validRead - valid) + 0x10000) % 0x10000);
+    this.validRead = cnt;
+    const frame: ModemFrame = { payload: Buffer.from(payload), crcStatus, snrDb, rssiDbm: packetRssi(rssiReg, snrDb, freqHz), lostBefore: lostBefore > 0x8000 ? 0 : lostBefore };
     const cr = codeRateFromModemStat(modemStat);
     if (cr) frame.codeRate = cr;
     return frame;

@@ -28,7 +28,7 @@ const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export abstract class Sx127xRadioCore {
   readonly counters: Sx127xCounters = {
     rxFrames: 0, rxCrcBad: 0, rxNoCrc: 0, rxFifoOverflow: 0, rxSpurious: 0, txStarted: 0, txDone: 0, txLate: 0,
-    txRefused: 0, txAborted: 0, faults: 0, reinits: 0, dio0Errors: 0, rxMissedEdge: 0, internalErrors: 0,
+    txRefused: 0, txAborted: 0, faults: 0, reinits: 0, dio0Errors: 0, rxMissedEdge: 0, rxOverrun: 0, resetBeforeTx: 0, internalErrors: 0,
   };
   /** Signed TX start error (start − target), µs. */
   readonly txStartErrorUs = new SampleRing();
@@ -264,6 +264,10 @@ export abstract class Sx127xRadioCore {
       if (!polled) this.counters.rxSpurious++;
       return;
     }
+    if (frame.lostBefore > 0) {
+      this.counters.rxOverrun += frame.lostBefore;
+      this.log.warn({ lost: frame.lostBefore }, 'frames overwritten in the radio FIFO before they could be read (overrun): lost');
+    }
     this.counters.rxFrames++;
     if (frame.crcStatus === 'bad') this.counters.rxCrcBad++;
     if (frame.crcStatus === 'none') this.counters.rxNoCrc++;
@@ -288,7 +292,9 @@ export abstract class Sx127xRadioCore {
   }
 
   protected async healthCheck(): Promise<void> {
-    if (this.state !== 'listening' || !this.modem || this.opsPending > 0 || this.hasJob) return;
+    // Also while a downlink is only scheduled (the radio still listening): a reset then is found before the
+    // downlink is loaded into a radio that lost its configuration.
+    if (this.state !== 'listening' || !this.modem || this.opsPending > 0) return;
     try {
       const version = await this.exclusive(() => this.modem!.read(Reg.Version));
       if (version !== ChipVersion.SX1276) {
@@ -297,7 +303,9 @@ export abstract class Sx127xRadioCore {
       }
       const op = await this.exclusive(() => this.modem!.read(Reg.OpMode));
       if (this.state === 'listening' && op !== (OpModeBit.LongRangeMode | Mode.RXCONTINUOUS)) {
-        this.fault(`radio left continuous RX by itself (RegOpMode 0x${op.toString(16).padStart(2, '0')}): reset or brown-out`);
+        const scheduled = this.hasJob;
+        if (scheduled) this.counters.resetBeforeTx++;
+        this.fault(`radio left continuous RX by itself (RegOpMode 0x${op.toString(16).padStart(2, '0')}): reset or brown-out${scheduled ? ', with a downlink scheduled (aborted)' : ''}`);
         return;
       }
       // A missed DIO0 edge leaves RxDone set, DIO0 high, and no edge ever again: the radio would be deaf.

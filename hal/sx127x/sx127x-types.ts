@@ -99,6 +99,10 @@ export interface Sx127xCounters {
   dio0Errors: number;
   /** Frames found by the health check because their DIO0 edge was missed (tmst late). */
   rxMissedEdge: number;
+  /** Valid frames overwritten in the radio's FIFO by a later one before they could be read (lost). */
+  rxOverrun: number;
+  /** Resets or brown-outs of the radio found while a downlink was scheduled (the downlink is aborted, the radio re-initialised). */
+  resetBeforeTx: number;
   /** Exceptions caught by the guards of the driver's timer, DIO0 and virtual-air callbacks (each logged). */
   internalErrors: number;
 }
