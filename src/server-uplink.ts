@@ -20,6 +20,9 @@ function stateReason(s: JournalState): string | null {
   return s.ok ? null : s.reason;
 }
 
+/** Buffer datagrams in flight at once while the server answers (see flush()). */
+export const FLUSH_WINDOW = 8;
+
 /** Largest PUSH_DATA datagram, bytes [PF4 TX_BUFF_SIZE = 540·8 + 30 + 200]. */
 export const PUSH_DATA_MAX_BYTES = 4550;
 
@@ -83,6 +86,8 @@ interface Pending {
   /** Taken from the head of the buffer (removed only on the ack), or sent live. */
   fromBuffer: boolean;
   tries: number;
+  /** A buffer datagram cut short by the isolation (a part of the head, or the suspect alone). */
+  narrowed?: boolean;
 }
 
 /**
@@ -135,7 +140,14 @@ export class ServerUplink {
   /** The server has stopped acknowledging: uplinks go to the buffer. */
   outage = false;
   private unackedRun = 0;
-  private flushInFlight = false;
+  /** Buffer datagrams sent and not yet acknowledged or given up. */
+  private flushInFlight = 0;
+  /** The uplinks they carry (the next one is taken after them). */
+  private readonly inFlightSeqs = new Set<number>();
+  /** How many may be in flight: 1 after a failure or an outage, one more per acknowledgement up to FLUSH_WINDOW. */
+  private window = 1;
+  /** A buffer datagram failed and no full-size one has been acknowledged since: the window stays at 1. */
+  private recovering = false;
   private lastProbeMs = 0;
   private tick: NodeJS.Timeout | null = null;
   private journal: UplinkJournal | null = null;
@@ -262,7 +274,7 @@ export class ServerUplink {
     const buf = this.o.buffer;
     const monitor = this.o.monitor;
     // Behind older uplinks or during an outage, new ones wait their turn: order is kept.
-    if (buf && rxpks.length > 0 && (this.outage || buf.buffer.length > 0 || this.flushInFlight)) {
+    if (buf && rxpks.length > 0 && (this.outage || buf.buffer.length > 0 || this.flushInFlight > 0)) {
       buf.buffer.push(rxpks);
       this.count('rxBuffered', rxpks.length);
       for (const p of packets) monitor?.uplink(p, 'buffered');
@@ -326,32 +338,61 @@ export class ServerUplink {
   }
 
   /**
-   * Sends the oldest buffered uplinks, one datagram at a time (the next goes
-   * when this one is acknowledged). `probe`: during an outage, to find out
-   * whether the server answers again.
+   * Sends the oldest buffered uplinks, in order. While the server answers, up
+   * to `window` datagrams are in flight: it starts at 1 and grows by one per
+   * acknowledgement up to FLUSH_WINDOW (one per round trip could not keep up
+   * with live traffic behind a slow server: 18 uplinks per 20 ms is 900/s);
+   * any unacknowledged one closes it to 1, so only a datagram lost with
+   * others behind it in flight can arrive after them. A single one while
+   * probing an outage or isolating a poisoned uplink. `probe`: during an
+   * outage, to find out whether the server answers again.
    */
   private flush(probe: boolean): void {
     const b = this.o.buffer;
-    if (!b || this.flushInFlight || b.buffer.length === 0 || (this.outage && !probe)) return;
-    let rxpks = b.buffer.peek(PUSH_DATA_MAX_BYTES - 12 - 20);
+    if (!b || b.buffer.length === 0 || (this.outage && !probe)) return;
     const iso = this.isolation;
-    if (iso.suspect !== null) {
-      // The head changed (delivered, expired), or no evidence came: nothing to isolate. Otherwise the
-      // suspect keeps being offered alone at the usual pace: acknowledged, it was the server, not the uplink.
-      if (rxpks[0]?.seq !== iso.suspect || performance.now() - iso.sinceMs > SUSPECT_MAX_WAIT_MS) this.resetIsolation();
+    for (;;) {
+      const narrowed = this.outage || this.recovering || iso.suspect !== null || iso.limit !== Number.MAX_SAFE_INTEGER;
+      if (this.flushInFlight >= (narrowed ? 1 : this.window)) return;
+      let rxpks = b.buffer.peek(PUSH_DATA_MAX_BYTES - 12 - 20, this.inFlightSeqs);
+      if (rxpks.length === 0) return;
+      if (iso.suspect !== null) {
+        // The head changed (delivered, expired), or no evidence came: nothing to isolate. Otherwise the
+        // suspect keeps being offered alone at the usual pace: acknowledged, it was the server, not the uplink.
+        if (rxpks[0]?.seq !== iso.suspect || performance.now() - iso.sinceMs > SUSPECT_MAX_WAIT_MS) this.resetIsolation();
+      }
+      const cut = iso.suspect !== null || iso.limit !== Number.MAX_SAFE_INTEGER;
+      if (rxpks.length > iso.limit) rxpks = rxpks.slice(0, iso.limit);
+      if (iso.suspect !== null) rxpks = rxpks.slice(0, 1); // the suspect alone
+      const [plan] = planPushDataBodies(rxpks.map((r) => r.rxpk), null, Number.MAX_SAFE_INTEGER);
+      if (!plan) return;
+      const token = this.freshToken();
+      const dgram = encodePacket({ type: 'PUSH_DATA', token, gatewayEui: this.o.gatewayEui, body: Buffer.from(plan.body) });
+      this.lastProbeMs = performance.now();
+      if (!this.o.link.sendUp(dgram)) return;
+      this.flushInFlight++;
+      for (const r of rxpks) this.inFlightSeqs.add(r.seq);
+      this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0, narrowed: cut });
+      this.count('pushDataSent');
+      this.count('pushDataBytes', dgram.length);
+      if (this.outage) return; // a probe: one
     }
-    if (rxpks.length > iso.limit) rxpks = rxpks.slice(0, iso.limit);
-    if (iso.suspect !== null) rxpks = rxpks.slice(0, 1); // the suspect alone
-    const [plan] = planPushDataBodies(rxpks.map((r) => r.rxpk), null, Number.MAX_SAFE_INTEGER);
-    if (!plan) return;
-    const token = this.freshToken();
-    const dgram = encodePacket({ type: 'PUSH_DATA', token, gatewayEui: this.o.gatewayEui, body: Buffer.from(plan.body) });
-    this.lastProbeMs = performance.now();
-    if (!this.o.link.sendUp(dgram)) return;
-    this.flushInFlight = true;
-    this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0 });
-    this.count('pushDataSent');
-    this.count('pushDataBytes', dgram.length);
+  }
+
+  /** A buffer datagram is settled (acknowledged or given up): its uplinks may be taken again; the window grows or closes. */
+  private settled(p: Pending, acked: boolean): void {
+    this.flushInFlight = Math.max(0, this.flushInFlight - 1);
+    for (const r of p.rxpks) this.inFlightSeqs.delete(r.seq);
+    if (!acked) {
+      this.window = 1;
+      this.recovering = true;
+    } else if (!p.narrowed) {
+      // A full-size datagram got through: the path is clean again, the window may grow.
+      this.recovering = false;
+      this.window = Math.min(FLUSH_WINDOW, this.window + 1);
+    } else if (!this.recovering) {
+      this.window = Math.min(FLUSH_WINDOW, this.window + 1);
+    }
   }
 
   private freshToken(): number {
@@ -373,6 +414,10 @@ export class ServerUplink {
     for (const [token, p] of this.pending) {
       if (p.sentAt >= limit) continue;
       if (b && p.tries < b.retries && !(this.outage && p.fromBuffer)) {
+        if (p.fromBuffer) {
+          this.window = 1; // a loss: no more than one in flight until a full datagram gets through
+          this.recovering = true;
+        }
         p.tries++;
         p.sentAt = now;
         this.count('pushRetries');
@@ -383,7 +428,7 @@ export class ServerUplink {
       this.count('pushUnacked');
       this.count('pushResolved', p.tries + 1);
       if (p.fromBuffer) {
-        this.flushInFlight = false;
+        this.settled(p, false);
         this.isolationUnacked(p);
       }
       else if (b && p.rxpks.length) {
@@ -479,7 +524,7 @@ export class ServerUplink {
       b.buffer.remove(sent.rxpks);
       this.count('rxBufferDelivered', sent.rxpks.length);
       this.count('rxfw', sent.rxpks.filter((r) => !r.counted).length);
-      this.flushInFlight = false;
+      this.settled(sent, true);
     }
     if (this.outage) {
       this.outage = false;

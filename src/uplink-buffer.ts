@@ -100,13 +100,14 @@ export class UplinkBuffer {
     this.enforce();
   }
 
-  /** The oldest uplinks whose JSON fits in `maxBytes` (at least one), without removing them. */
-  peek(maxBytes: number): BufferedUplink[] {
+  /** The oldest uplinks (not in `skip`) whose JSON fits in `maxBytes` (at least one), without removing them. */
+  peek(maxBytes: number, skip?: ReadonlySet<number>): BufferedUplink[] {
     this.expire();
     const out: BufferedUplink[] = [];
     let size = 0;
     for (let i = this.head; i < this.q.length; i++) {
       const e = this.q[i]!;
+      if (skip?.has(e.seq)) continue;
       if (out.length > 0 && size + e.rxpk.length + 1 > maxBytes) break;
       out.push(e.counted ? { rxpk: e.rxpk, seq: e.seq, counted: true } : { rxpk: e.rxpk, seq: e.seq });
       size += e.rxpk.length + 1;

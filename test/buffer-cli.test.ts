@@ -150,6 +150,41 @@ describe('the buffer file against the real process', () => {
     }
   });
 
+  test('draining behind a slow server: the window grows 1, 2, 4, 8 and stays at 8 datagrams in flight; all delivered in order, once (issue 16)', { timeout: 60_000 }, async () => {
+    // The server holds its PUSH_ACKs and releases them in rounds, 50 ms after the last PUSH_DATA: each
+    // round's size is exactly the number of datagrams the gateway had in flight.
+    const { ns, got } = await server({ ackPush: false });
+    const sock = (ns as unknown as { sock: import('node:dgram').Socket }).sock;
+    const held: { token: number; to: { address: string; port: number } }[] = [];
+    const rounds: number[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    sock.prependListener('message', (m: Buffer, rinfo: import('node:dgram').RemoteInfo) => {
+      if (m.length < 12 || m[3] !== 0x00 || !m.includes('"rxpk"')) {
+        if (m.length >= 12 && m[3] === 0x00) sock.send(Buffer.from([2, m[1]!, m[2]!, 1]), rinfo.port, rinfo.address); // a stat: ack at once
+        return;
+      }
+      held.push({ token: m.readUInt16BE(1), to: { address: rinfo.address, port: rinfo.port } });
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        rounds.push(held.length);
+        for (const h of held.splice(0)) sock.send(Buffer.from([2, h.token >> 8, h.token & 0xff, 1]), h.to.port, h.to.address);
+      }, 50);
+    });
+    const file = join(mkdtempSync(join(tmpdir(), 'pktfwd-window-')), 'uplinks.jsonl');
+    writeJournal(file, range(1, 1000).map((i) => ({ seq: i, rxpk: rxpkText(i) })));
+    const gw = await startGateway(ns, file);
+    try {
+      await waitFor(() => got.length >= 1000, 30_000, `1000 delivered (has ${got.length})`);
+      assert.deepEqual(got, range(1, 1000));
+      assert.deepEqual(rounds.slice(0, 5), [1, 2, 4, 8, 8], `rounds ${JSON.stringify(rounds)}`);
+      assert.ok(Math.max(...rounds) === 8, `rounds ${JSON.stringify(rounds)}`);
+    } finally {
+      if (timer) clearTimeout(timer);
+      await gw.kill('SIGTERM');
+      ns.stop();
+    }
+  });
+
   test("the issue's file: 600 uplinks in the earlier format, one character flipped inside one rxpk: 599 loaded, the bad one counted, all 599 delivered", { timeout: 60_000 }, async () => {
     const { ns, got } = await server();
     const dir = mkdtempSync(join(tmpdir(), 'pktfwd-flip-'));

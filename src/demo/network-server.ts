@@ -51,6 +51,8 @@ export interface NetworkServerOptions {
    * decode (poison tests).
    */
   refuseRxpk?: (rxpk: Rxpk) => string | null;
+  /** Delay of each PUSH_ACK, ms (a server far away). */
+  ackDelayMs?: number;
 }
 
 /**
@@ -137,7 +139,10 @@ export class NetworkServerStandIn extends EventEmitter {
       if (!body.ok) return this.invalid(body.reason);
       const refused = this.opts.refuseRxpk ? body.rxpk.map(this.opts.refuseRxpk).find((x) => x !== null) : undefined;
       if (refused) return this.invalid(refused);
-      if (this.opts.ackPush ?? true) reply('PUSH_ACK');
+      if (this.opts.ackPush ?? true) {
+        if (this.opts.ackDelayMs) setTimeout(() => reply('PUSH_ACK'), this.opts.ackDelayMs);
+        else reply('PUSH_ACK');
+      }
       this.counts.push++;
       this.counts.rxpk += body.rxpk.length;
       const ev: PushEvent = {
