@@ -125,7 +125,7 @@ export function unitText(packageDir: string, nodePath: string, groups: readonly 
     if (!text.includes(from)) throw new Error(`systemd/pktfwd.service has no "${from}" line to fill in`);
     return text.replace(from, to);
   };
-  let t = swap(shipped, 'ExecStart=/usr/bin/node /opt/pktfwd/dist/src/cli.js', `ExecStart=${nodePath} ${join(packageDir, 'dist/src/cli.js')}`);
+  let t = swap(shipped, 'ExecStart=/usr/bin/node --max-semi-space-size=2 /opt/pktfwd/dist/src/cli.js', `ExecStart=${nodePath} --max-semi-space-size=2 ${join(packageDir, 'dist/src/cli.js')}`);
   t = swap(t, 'Documentation=file:///opt/pktfwd/README.md', `Documentation=file://${join(packageDir, 'README.md')}`);
   return swap(t, `SupplementaryGroups=${GROUPS.join(' ')}\n`, groups.length
     ? `SupplementaryGroups=${groups.join(' ')}\n`

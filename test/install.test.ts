@@ -113,7 +113,7 @@ describe('pktfwd install / uninstall in a temporary root', () => {
     const unitFile = join(r, 'etc/systemd/system/pktfwd.service');
     const unit = readFileSync(unitFile, 'utf8');
     const u = parseUnit(unit);
-    assert.deepEqual(values(u, 'Service', 'ExecStart'), [`${NODE} /opt/pktfwd/dist/src/cli.js run --config /etc/pktfwd/global_conf.json --log-format json`]);
+    assert.deepEqual(values(u, 'Service', 'ExecStart'), [`${NODE} --max-semi-space-size=2 /opt/pktfwd/dist/src/cli.js run --config /etc/pktfwd/global_conf.json --log-format json`]);
     assert.deepEqual(values(u, 'Service', 'SupplementaryGroups'), ['spi gpio dialout']);
     assert.deepEqual(deviceAllowProblems(u), []);
     for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30', 'User=pktfwd', 'Restart=on-failure', 'NoNewPrivileges=true', 'ProtectSystem=strict', 'ProtectHome=true', 'PrivateTmp=true', 'ReadWritePaths=/var/lib/pktfwd', 'DeviceAllow=char-spi rw', 'CPUSchedulingPolicy=fifo', 'After=network-online.target time-sync.target']) {

@@ -100,7 +100,7 @@ describe('systemd/pktfwd.service', () => {
     assert.deepEqual(values(parseUnit(all), 'Service', 'SupplementaryGroups'), ['spi gpio dialout']);
     const some = parseUnit(unitText('/srv/pktfwd', '/usr/local/bin/node', ['spi', 'dialout']));
     assert.deepEqual(values(some, 'Service', 'SupplementaryGroups'), ['spi dialout']);
-    assert.deepEqual(values(some, 'Service', 'ExecStart'), ['/usr/local/bin/node /srv/pktfwd/dist/src/cli.js run --config /etc/pktfwd/global_conf.json --log-format json']);
+    assert.deepEqual(values(some, 'Service', 'ExecStart'), ['/usr/local/bin/node --max-semi-space-size=2 /srv/pktfwd/dist/src/cli.js run --config /etc/pktfwd/global_conf.json --log-format json']);
     assert.deepEqual(values(some, 'Unit', 'Documentation'), ['file:///srv/pktfwd/README.md']);
     const none = unitText('/opt/pktfwd', '/usr/bin/node', []);
     assert.deepEqual(values(parseUnit(none), 'Service', 'SupplementaryGroups'), []);
