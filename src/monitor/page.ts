@@ -175,6 +175,9 @@ function renderStatus(s) {
     rows.push(["  acks", "PUSH " + fmtAge(v.lastPushAckAgeS) + (v.lastPushRttMs === null ? "" : " (" + v.lastPushRttMs.toFixed(1) + " ms)") + ", PULL " + fmtAge(v.lastPullAckAgeS) + (v.lastPullRttMs === null ? "" : " (" + v.lastPullRttMs.toFixed(1) + " ms)")]);
     if (v.uplink && (v.uplink.outage || v.uplink.buffered > 0)) rows.push(["  buffered", v.uplink.buffered + " uplinks" + (v.uplink.outage ? " (server not acknowledging)" : "")]);
   });
+  var bf = s.buffer && s.buffer.file;
+  if (bf && !bf.ok) rows.push(["buffer file", "NOT SAVED (" + bf.reason + "): uplinks kept in memory only"]);
+  if (s.buffer && s.buffer.dropped && s.buffer.dropped.poison > 0) rows.push(["buffer", s.buffer.dropped.poison + " uplinks dropped: the server never acknowledged them"]);
   rows.push(["GPS", s.time.gps]);
   rows.push(["downlink queue", s.queue.depth]);
   (s.regulation.bands || []).forEach(function (b) { if (b.usedMs > 0) rows.push(["duty cycle " + b.band, b.usedMs.toFixed(0) + " ms used, " + b.remainingMs.toFixed(0) + " ms left this hour"]); });
