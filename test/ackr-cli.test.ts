@@ -11,20 +11,14 @@
  * Every stat object is checked with the strict decoder.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { decodePacket, encodePacket, parsePushDataBody, type Stat } from '../src/protocol/index.js';
 import type { ForwarderStatus } from '../src/forwarder.js';
 import { AirClient, waitFor } from './helpers/harness.js';
+import { shippedConf, spawnCli } from './helpers/cli-process.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const SHIPPED = fileURLToPath(new URL('../../global_conf.json', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Run {
@@ -62,19 +56,12 @@ async function run(ack: (n: number) => number | null, uplinks: number, bufferCon
     if (delay === 0) send();
     else setTimeout(send, delay);
   });
-  const conf = JSON.parse(readFileSync(SHIPPED, 'utf8')) as Record<string, Record<string, unknown>>;
+  const conf = shippedConf();
   conf.gateway_conf = { ...conf.gateway_conf, keepalive_interval: 1, stat_interval: 2 };
   conf.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
   conf.api_conf = { enable: true, port: 0 };
   conf.buffer_conf = bufferConf;
-  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-ackr-'));
-  writeFileSync(join(dir, 'global_conf.json'), JSON.stringify(conf));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--radio', 'sim', '--server', '127.0.0.1', '--port-up', String(port), '--port-down', String(port), '--log-format', 'json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const entries = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const { child, entries } = spawnCli(conf, port);
   try {
     const api = await waitFor(() => entries().find((e) => e.msg === 'status API listening'), 10_000, 'status API');
     const sim = entries().find((e) => e.msg === 'simulated concentrator started')!;

@@ -9,17 +9,12 @@
  *   1 s is accepted and emitted.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { NetworkServerStandIn, type TxAckEvent } from '../src/demo/network-server.js';
 import { AirClient, waitFor } from './helpers/harness.js';
+import { shippedConf, spawnCli } from './helpers/cli-process.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const SHIPPED = fileURLToPath(new URL('../../global_conf.json', import.meta.url));
 
 const TXPK = { freq: 869.525, rfch: 0, powe: 14, modu: 'LORA', datr: 'SF9BW125', codr: '4/5', ipol: true } as const;
 
@@ -27,24 +22,20 @@ describe('downlinks a server may send, against the real forwarder process', () =
   const ns = new NetworkServerStandIn();
   let child: ChildProcess;
   let air: AirClient;
-  let out = '';
+  let entries: () => Record<string, unknown>[] = () => [];
   const acks: TxAckEvent[] = [];
-  const entries = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   const ackOf = (token: number) => waitFor(() => acks.find((a) => a.token === token), 5000, `TX_ACK for token ${token}`);
 
   before(async () => {
     const port = await ns.start();
     ns.on('txack', (a: TxAckEvent) => acks.push(a));
-    const conf = JSON.parse(readFileSync(SHIPPED, 'utf8')) as Record<string, Record<string, unknown>>;
+    const conf = shippedConf();
     conf.gateway_conf = { ...conf.gateway_conf, keepalive_interval: 1, stat_interval: 3600 };
     conf.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
     conf.api_conf = { enable: false };
-    const dir = mkdtempSync(join(tmpdir(), 'pktfwd-downlink-'));
-    writeFileSync(join(dir, 'global_conf.json'), JSON.stringify(conf));
-    child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'global_conf.json'), '--radio', 'sim', '--server', '127.0.0.1', '--port-up', String(port), '--port-down', String(port), '--log-format', 'json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const cli = spawnCli(conf, port);
+    child = cli.child;
+    entries = cli.entries;
     const started = await waitFor(() => entries().find((e) => e.msg === 'simulated concentrator started'), 10_000, 'sim started');
     air = new AirClient(Number(String(started.air).split(':')[1]));
     await waitFor(() => ns.counts.pull > 0, 10_000, 'PULL_DATA');

@@ -9,40 +9,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeTxBuffer, txFrequencyHz } from '../hal/sx1301/tx-metadata.js';
-import { SX1301_KIT, goldenTransactions, kitMissing, rawTrace } from './helpers/shared-kit.js';
+import { SX1301_KIT, buildFakeChip, fakeChipSkipReason, goldenTransactions, rawTrace } from './helpers/shared-kit.js';
 
 const KIT = SX1301_KIT;
 const PROBE = fileURLToPath(new URL('./helpers/spidev-probe.js', import.meta.url));
 const REGS_PROBE = fileURLToPath(new URL('./helpers/sx1301-regs-probe.js', import.meta.url));
 const START_PROBE = fileURLToPath(new URL('./helpers/sx1301-start-probe.js', import.meta.url));
 
-/** Builds the fake chip once per test into a temporary directory. */
-function buildFakeChip(): string {
-  const so = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'libfakespi.so');
-  const make = spawnSync('make', ['-s', '-C', join(KIT, 'fake-chip'), `OUT=${so}`], { encoding: 'utf8' });
-  assert.equal(make.status, 0, `building the fake chip failed: ${make.stderr}`);
-  return so;
-}
-
-function skipReason(): string | undefined {
-  const missing = kitMissing('fake-chip/fakespi.c');
-  if (missing) return missing;
-  try {
-    createRequire(import.meta.url).resolve('spi-device');
-  } catch {
-    return 'the optional spi-device module is not installed';
-  }
-  if (spawnSync('gcc', ['--version']).status !== 0) return 'no C compiler (gcc) to build the fake chip';
-  return undefined;
-}
-
-const reason = skipReason();
+const reason = fakeChipSkipReason();
 
 test('SpidevTransport over the real spi-device module reads the fake SX1301 through ioctl', { skip: reason }, () => {
   const so = buildFakeChip();

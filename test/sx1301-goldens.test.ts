@@ -16,28 +16,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { SX1301_KIT, comparable, kitMissing, type Comparable } from './helpers/shared-kit.js';
+import { SX1301_KIT, buildFakeChip, comparable, fakeChipSkipReason, type Comparable } from './helpers/shared-kit.js';
 import type { GoldenStep } from './helpers/sx1301-golden-replay.js';
 
 const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'test', 'fixtures', 'sx1301-golden');
 const REPLAY = fileURLToPath(new URL('./helpers/sx1301-golden-replay.js', import.meta.url));
-
-function skipReason(): string | undefined {
-  const missing = kitMissing('fake-chip/fakespi.c');
-  if (missing) return missing;
-  try {
-    createRequire(import.meta.url).resolve('spi-device');
-  } catch {
-    return 'the optional spi-device module is not installed';
-  }
-  return spawnSync('gcc', ['--version']).status === 0 ? undefined : 'gcc is not installed (needed to build the fake chip)';
-}
 
 const readMaybeGz = (base: string) => (existsSync(`${base}.gz`) ? gunzipSync(readFileSync(`${base}.gz`)).toString('utf8') : readFileSync(base, 'utf8'));
 const rawOf = (text: string): Comparable[] => text.split('\n').filter((l) => l.startsWith('TX ')).map((l) => comparable(Buffer.from(l.split(' ')[1]!, 'hex')));
@@ -73,12 +61,10 @@ const goldens: { name: string; dir: string }[] = existsSync(FIXTURES)
   : [];
 goldens.push({ name: 'shared eu868', dir: join(SX1301_KIT, 'golden', 'eu868') });
 
-describe('SX1301 driver against libloragw v5.0.1 goldens (fake chip, real spidev transport)', { skip: skipReason() }, () => {
+describe('SX1301 driver against libloragw v5.0.1 goldens (fake chip, real spidev transport)', { skip: fakeChipSkipReason() }, () => {
   let so = '';
   test('build the fake chip', () => {
-    so = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'libfakespi.so');
-    const make = spawnSync('make', ['-s', '-C', join(SX1301_KIT, 'fake-chip'), `OUT=${so}`], { encoding: 'utf8' });
-    assert.equal(make.status, 0, make.stderr);
+    so = buildFakeChip();
   });
   assert.ok(goldens.length >= 11, `${goldens.length} goldens`);
 
@@ -137,7 +123,7 @@ function readPreset(file: string): Record<string, Record<string, unknown>> {
   return JSON.parse(readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')) as Record<string, Record<string, unknown>>;
 }
 
-describe('the same frames through the forwarder (pktfwd run, scheduler and Sx1301Concentrator) on each preset', { skip: skipReason(), concurrency: true }, () => {
+describe('the same frames through the forwarder (pktfwd run, scheduler and Sx1301Concentrator) on each preset', { skip: fakeChipSkipReason(), concurrency: true }, () => {
   const PRESETS: Record<string, string> = { eu868: 'global_conf.json', us915: 'global_conf.us915.json', au915: 'global_conf.au915.json', as923: 'global_conf.as923.json', in865: 'global_conf.in865.json' };
   const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
   for (const [name, file] of Object.entries(PRESETS)) {
@@ -145,8 +131,7 @@ describe('the same frames through the forwarder (pktfwd run, scheduler and Sx130
       const { NetworkServerStandIn } = await import('../src/demo/network-server.js');
       const { spawn } = await import('node:child_process');
       const { writeFileSync } = await import('node:fs');
-      const so = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'libfakespi.so');
-      assert.equal(spawnSync('make', ['-s', '-C', join(SX1301_KIT, 'fake-chip'), `OUT=${so}`]).status, 0);
+      const so = buildFakeChip();
       const golden = JSON.parse(readFileSync(join(FIXTURES, name, 'config.json'), 'utf8')) as { replay: GoldenStep[] };
       const sends = golden.replay.filter((s) => s.op === 'lgw_send').map((s) => s.txpkt!);
       const [fsk, between] = [sends[3]!, sends[4]!];

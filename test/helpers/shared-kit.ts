@@ -3,7 +3,10 @@
  * for tests: where it is, why a test must skip without it, and the golden
  * trace in a comparable form.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,4 +48,25 @@ export function rawTrace(path: string): Comparable[] {
 /** Golden eu868 transactions `first`..`last` (1-based, inclusive). */
 export function goldenTransactions(first: number, last: number): Comparable[] {
   return rawTrace(join(SX1301_KIT, 'golden', 'eu868', 'raw.txt')).slice(first - 1, last);
+}
+
+/** Why the fake-SX1301 tests must skip (the kit, the optional spi-device module, gcc), or undefined. */
+export function fakeChipSkipReason(): string | undefined {
+  const missing = kitMissing('fake-chip/fakespi.c');
+  if (missing) return missing;
+  try {
+    createRequire(import.meta.url).resolve('spi-device');
+  } catch {
+    return 'the optional spi-device module is not installed';
+  }
+  if (spawnSync('gcc', ['--version']).status !== 0) return 'no C compiler (gcc) to build the fake chip';
+  return undefined;
+}
+
+/** Builds the fake chip into a temporary directory; returns the .so path (throws with make's stderr on failure). */
+export function buildFakeChip(): string {
+  const so = join(mkdtempSync(join(tmpdir(), 'pktfwd-fakespi-')), 'libfakespi.so');
+  const make = spawnSync('make', ['-s', '-C', join(SX1301_KIT, 'fake-chip'), `OUT=${so}`], { encoding: 'utf8' });
+  if (make.status !== 0) throw new Error(`building the fake chip failed: ${make.stderr}`);
+  return so;
 }
