@@ -14,14 +14,14 @@ import { decodePacket, encodePacket, planPushDataBodies } from './protocol/index
 import type { ForwarderStats } from './stats.js';
 import type { BufferedUplink, UplinkBuffer } from './uplink-buffer.js';
 import { UplinkJournal, type JournalState } from './uplink-journal.js';
+import { BufferFlow } from './buffer-flow.js';
+
+export { FLUSH_WINDOW } from './buffer-flow.js';
 import type { UplinkOutcome } from './packet-log.js';
 
 function stateReason(s: JournalState): string | null {
   return s.ok ? null : s.reason;
 }
-
-/** Buffer datagrams in flight at once while the server answers (see flush()). */
-export const FLUSH_WINDOW = 8;
 
 /** Largest PUSH_DATA datagram, bytes [PF4 TX_BUFF_SIZE = 540·8 + 30 + 200]. */
 export const PUSH_DATA_MAX_BYTES = 4550;
@@ -86,41 +86,10 @@ interface Pending {
   /** Taken from the head of the buffer (removed only on the ack), or sent live. */
   fromBuffer: boolean;
   tries: number;
-  /** A buffer datagram cut short by the isolation (a part of the head, or the suspect alone). */
+  /** A buffer datagram cut short by the isolation (see buffer-flow.ts). */
   narrowed?: boolean;
 }
 
-/**
- * Poison isolation (issue 18): a buffered datagram the server never
- * acknowledges (it cannot decode it, say) must not hold the queue forever.
- * Each unacknowledged offer of the buffer's head halves the next one, down
- * to the head alone. The head alone unacknowledged makes it a suspect; it is
- * dropped (counted in `dropped.poison`, logged) only when the server is seen
- * answering on both sides of a second unacknowledged offer: a PUSH_ACK for
- * another datagram (the stat report, which goes every stat_interval even
- * while uplinks wait) sent after the first failure, then the suspect offered
- * alone again and unacknowledged, then another such PUSH_ACK. Nothing extra
- * is sent and the order of delivery never changes; a server that is simply
- * down acknowledges nothing, so nothing is dropped (after 3 minutes without
- * that evidence the suspicion is forgotten and offers start again at full
- * size).
- */
-interface Isolation {
-  /** Most uplinks the next offer of the head may carry. */
-  limit: number;
-  /** The head's seq once an offer of it alone went unacknowledged. */
-  suspect: number | null;
-  /**
-   * wait-1: the suspect failed alone at `sinceMs`; waiting for a PUSH_ACK of another datagram sent after it.
-   * retry: that came; the suspect's next failure (at `sinceMs` then) leads to wait-2. wait-2: the next such
-   * PUSH_ACK drops it. The suspect is offered alone all along.
-   */
-  stage: 'wait-1' | 'retry' | 'wait-2';
-  sinceMs: number;
-}
-
-/** How long a suspect waits for evidence that the server answers before the suspicion is dropped, ms. */
-const SUSPECT_MAX_WAIT_MS = 180_000;
 
 /**
  * One server's uplink side: PUSH_DATA batching, PUSH_ACK matching, resends,
@@ -144,16 +113,13 @@ export class ServerUplink {
   private flushInFlight = 0;
   /** The uplinks they carry (the next one is taken after them). */
   private readonly inFlightSeqs = new Set<number>();
-  /** How many may be in flight: 1 after a failure or an outage, one more per acknowledgement up to FLUSH_WINDOW. */
-  private window = 1;
-  /** A buffer datagram failed and no full-size one has been acknowledged since: the window stays at 1. */
-  private recovering = false;
+  /** How much of the buffer goes at once, and poison isolation (buffer-flow.ts). */
+  private readonly flow = new BufferFlow();
   private lastProbeMs = 0;
   private tick: NodeJS.Timeout | null = null;
   private journal: UplinkJournal | null = null;
   /** The journal's state at the last tick (for the one log line per change). */
   private journalWasOk = true;
-  private readonly isolation: Isolation = { limit: Number.MAX_SAFE_INTEGER, suspect: null, stage: 'wait-1', sinceMs: 0 };
 
   constructor(private readonly o: ServerUplinkOptions) {
     this.tokens = o.tokens ?? new TokenSource();
@@ -338,32 +304,19 @@ export class ServerUplink {
   }
 
   /**
-   * Sends the oldest buffered uplinks, in order. While the server answers, up
-   * to `window` datagrams are in flight: it starts at 1 and grows by one per
-   * acknowledgement up to FLUSH_WINDOW (one per round trip could not keep up
-   * with live traffic behind a slow server: 18 uplinks per 20 ms is 900/s);
-   * any unacknowledged one closes it to 1, so only a datagram lost with
-   * others behind it in flight can arrive after them. A single one while
-   * probing an outage or isolating a poisoned uplink. `probe`: during an
-   * outage, to find out whether the server answers again.
+   * Sends the oldest buffered uplinks, in order, as many datagrams as the
+   * flow allows in flight (buffer-flow.ts: a window growing to 8 while the
+   * server answers; one while probing an outage or isolating a poisoned
+   * uplink). `probe`: during an outage, to find out whether the server
+   * answers again.
    */
   private flush(probe: boolean): void {
     const b = this.o.buffer;
     if (!b || b.buffer.length === 0 || (this.outage && !probe)) return;
-    const iso = this.isolation;
-    for (;;) {
-      const narrowed = this.outage || this.recovering || iso.suspect !== null || iso.limit !== Number.MAX_SAFE_INTEGER;
-      if (this.flushInFlight >= (narrowed ? 1 : this.window)) return;
-      let rxpks = b.buffer.peek(PUSH_DATA_MAX_BYTES - 12 - 20, this.inFlightSeqs);
-      if (rxpks.length === 0) return;
-      if (iso.suspect !== null) {
-        // The head changed (delivered, expired), or no evidence came: nothing to isolate. Otherwise the
-        // suspect keeps being offered alone at the usual pace: acknowledged, it was the server, not the uplink.
-        if (rxpks[0]?.seq !== iso.suspect || performance.now() - iso.sinceMs > SUSPECT_MAX_WAIT_MS) this.resetIsolation();
-      }
-      const cut = iso.suspect !== null || iso.limit !== Number.MAX_SAFE_INTEGER;
-      if (rxpks.length > iso.limit) rxpks = rxpks.slice(0, iso.limit);
-      if (iso.suspect !== null) rxpks = rxpks.slice(0, 1); // the suspect alone
+    while (this.flushInFlight < this.flow.capacity(this.outage)) {
+      const next = b.buffer.peek(PUSH_DATA_MAX_BYTES - 12 - 20, this.inFlightSeqs);
+      if (next.length === 0) return;
+      const { rxpks, narrowed } = this.flow.shape(next);
       const [plan] = planPushDataBodies(rxpks.map((r) => r.rxpk), null, Number.MAX_SAFE_INTEGER);
       if (!plan) return;
       const token = this.freshToken();
@@ -372,27 +325,17 @@ export class ServerUplink {
       if (!this.o.link.sendUp(dgram)) return;
       this.flushInFlight++;
       for (const r of rxpks) this.inFlightSeqs.add(r.seq);
-      this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0, narrowed: cut });
+      this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0, narrowed });
       this.count('pushDataSent');
       this.count('pushDataBytes', dgram.length);
       if (this.outage) return; // a probe: one
     }
   }
 
-  /** A buffer datagram is settled (acknowledged or given up): its uplinks may be taken again; the window grows or closes. */
-  private settled(p: Pending, acked: boolean): void {
+  /** A buffer datagram is settled (acknowledged or given up): its uplinks may be taken again. */
+  private settled(p: Pending): void {
     this.flushInFlight = Math.max(0, this.flushInFlight - 1);
     for (const r of p.rxpks) this.inFlightSeqs.delete(r.seq);
-    if (!acked) {
-      this.window = 1;
-      this.recovering = true;
-    } else if (!p.narrowed) {
-      // A full-size datagram got through: the path is clean again, the window may grow.
-      this.recovering = false;
-      this.window = Math.min(FLUSH_WINDOW, this.window + 1);
-    } else if (!this.recovering) {
-      this.window = Math.min(FLUSH_WINDOW, this.window + 1);
-    }
   }
 
   private freshToken(): number {
@@ -414,10 +357,7 @@ export class ServerUplink {
     for (const [token, p] of this.pending) {
       if (p.sentAt >= limit) continue;
       if (b && p.tries < b.retries && !(this.outage && p.fromBuffer)) {
-        if (p.fromBuffer) {
-          this.window = 1; // a loss: no more than one in flight until a full datagram gets through
-          this.recovering = true;
-        }
+        if (p.fromBuffer) this.flow.resent();
         p.tries++;
         p.sentAt = now;
         this.count('pushRetries');
@@ -428,8 +368,8 @@ export class ServerUplink {
       this.count('pushUnacked');
       this.count('pushResolved', p.tries + 1);
       if (p.fromBuffer) {
-        this.settled(p, false);
-        this.isolationUnacked(p);
+        this.settled(p);
+        this.flow.unacked(p);
       }
       else if (b && p.rxpks.length) {
         // Counted in rxfw when first sent; never subtracted (a stat counter must not go below 0), not counted again.
@@ -446,40 +386,6 @@ export class ServerUplink {
     if (b && giveBack.length) {
       b.buffer.push(giveBack);
       this.count('rxBuffered', giveBack.length);
-    }
-  }
-
-  private resetIsolation(): void {
-    Object.assign(this.isolation, { limit: Number.MAX_SAFE_INTEGER, suspect: null, stage: 'wait-1', sinceMs: 0 });
-  }
-
-  /** An offer of the buffer went unacknowledged: narrow it down (see {@link Isolation}). */
-  private isolationUnacked(p: Pending): void {
-    const iso = this.isolation;
-    const alone = p.rxpks.length === 1 ? p.rxpks[0]!.seq : null;
-    if (iso.suspect !== null && alone === iso.suspect) {
-      // Only an offer sent after the evidence counts as the second failure.
-      if (iso.stage === 'retry' && p.sentAt >= iso.sinceMs) Object.assign(iso, { stage: 'wait-2', sinceMs: performance.now() });
-    } else if (p.rxpks.length > 1) {
-      iso.limit = Math.ceil(p.rxpks.length / 2);
-    } else if (alone !== null) {
-      Object.assign(iso, { suspect: alone, stage: 'wait-1', sinceMs: performance.now() });
-    }
-  }
-
-  /** A PUSH_ACK: evidence the server answers, if it is for another datagram sent after the suspect's failure. */
-  private isolationAcked(sent: Pending): void {
-    const iso = this.isolation;
-    if (iso.suspect === null) return;
-    if (sent.rxpks.some((r) => r.seq === iso.suspect)) {
-      this.resetIsolation(); // the suspect itself was acknowledged: it was the server, not the uplink
-      return;
-    }
-    if (sent.sentAt < iso.sinceMs) return;
-    if (iso.stage === 'wait-1') Object.assign(iso, { stage: 'retry', sinceMs: performance.now() });
-    else if (iso.stage === 'wait-2') {
-      this.dropPoison(iso.suspect);
-      this.resetIsolation();
     }
   }
 
@@ -518,14 +424,14 @@ export class ServerUplink {
     this.log.debug({ token: r.packet.token, rttMs: +rttMs.toFixed(2) }, 'PUSH_ACK received');
     const b = this.o.buffer;
     if (!b) return;
-    this.isolationAcked(sent);
+    const poison = this.flow.acked(sent, sent.fromBuffer);
     if (sent.fromBuffer) {
-      if (this.isolation.suspect === null) this.isolation.limit = Number.MAX_SAFE_INTEGER;
       b.buffer.remove(sent.rxpks);
       this.count('rxBufferDelivered', sent.rxpks.length);
       this.count('rxfw', sent.rxpks.filter((r) => !r.counted).length);
-      this.settled(sent, true);
+      this.settled(sent);
     }
+    if (poison !== null) this.dropPoison(poison);
     if (this.outage) {
       this.outage = false;
       this.log.info({ buffered: b.buffer.length }, 'server acknowledging again: sending the buffered uplinks');
