@@ -45,7 +45,12 @@ export const DEFAULT_POINTS: LoadPoint[] = [
 
 /** What measure.py reports (the fields used here). */
 interface Measured {
+  delivered: number;
   delivered_pct: number;
+  /** rxpk the sink saw more than once (resends whose first copy had arrived). */
+  duplicates?: number;
+  /** The load generator's summary (the radio side): packets generated, dropped by the modelled FIFO, fetched by the forwarder. */
+  generator?: { generated?: number; fifo_dropped?: number; fetched?: number };
   cpu_us_per_pkt?: number;
   cpu_window_s?: number;
   window_s: number;
@@ -81,6 +86,32 @@ function cWrapper(dir: string, cBuild: string, variant: 'A' | 'B'): string {
   return file;
 }
 
+/**
+ * A wrapper that runs `cmd` and stops it with SIGSTOP `atMs` after the load starts for `forMs` (a process
+ * stall: swap, a slow SD card, a VM pause), forwarding SIGTERM. measure.py then sees the shell, so its CPU
+ * and RSS figures are not the forwarder's: only delivery and latency are reported for stall runs.
+ */
+function stallWrapper(dir: string, name: string, cmd: string[], atMs: number, forMs: number): string {
+  const file = path.join(dir, `stall_${name}.sh`);
+  const q = cmd.map((c) => JSON.stringify(c)).join(' ');
+  writeFileSync(
+    file,
+    [
+      '#!/bin/bash',
+      `${q} &`,
+      'p=$!',
+      "trap 'kill -TERM $p 2>/dev/null' TERM",
+      // LOAD_START_NS is CLOCK_MONOTONIC ns of packet 0; sleep until atMs after it.
+      `python3 -c "import time,os; t=int(os.environ['LOAD_START_NS'])+${Math.round(atMs * 1e6)}; d=(t-time.monotonic_ns())/1e9; time.sleep(max(0,d))"`,
+      `kill -STOP $p; sleep ${forMs / 1000}; kill -CONT $p`,
+      'wait $p',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
 function measure(kit: string, outdir: string, label: string, args: string[], cmd: string[], cwd: string): Measured {
   const r = spawnSync('python3', [path.join(kit, 'measure.py'), ...args, '--label', label, '--outdir', outdir, '--results', path.join(outdir, 'results.jsonl'), '--', ...cmd], {
     encoding: 'utf8',
@@ -102,6 +133,8 @@ export interface LoadshapeOptions {
   reps: number;
   points?: LoadPoint[];
   idleSeconds?: number;
+  /** Stop the forwarder with SIGSTOP at `atMs` after the load starts, for `forMs`, in every point (delivery and latency only). */
+  stall?: { atMs: number; forMs: number };
 }
 
 /** Runs the comparison; returns the README lines (markdown tables). */
@@ -129,8 +162,11 @@ export function runLoadshapeBench(o: LoadshapeOptions): string[] {
     }
     for (const p of points) {
       for (const who of order) {
-        const cmd = who === 'C' ? [wrappers![p.cVariant]] : ours;
-        const args = ['--rate', String(p.rate), '--fifo', String(p.fifo), '--ack-delay-ms', String(p.ackDelayMs), '--count', String(p.count ?? 20_000)];
+        const base = who === 'C' ? [wrappers![p.cVariant]] : ours;
+        const cmd = o.stall ? [stallWrapper(work, `${who}-${p.rate}-${p.fifo}`, base, o.stall.atMs, o.stall.forMs)] : base;
+        // A stall run lasts 8 s of load (and 6 s of grace), so the live traffic after the stall is long enough to show whether the backlog drains.
+        const count = o.stall ? Math.max(p.count ?? 20_000, p.rate * 8) : (p.count ?? 20_000);
+        const args = ['--rate', String(p.rate), '--fifo', String(p.fifo), '--ack-delay-ms', String(p.ackDelayMs), '--count', String(count), ...(o.stall ? ['--max-seconds', '8', '--grace', '6'] : [])];
         push(`${who}|${p.label}`, measure(kit, outdir, `${who}-${p.rate}-${p.fifo}-${p.ackDelayMs}-${rep}`, args, cmd, work));
       }
     }
@@ -139,6 +175,26 @@ export function runLoadshapeBench(o: LoadshapeOptions): string[] {
   const idleRate = (m: Measured) => (m.cpu_window_s !== undefined ? (m.cpu_window_s / m.window_s) * 1000 : undefined);
   const lines: string[] = [];
   lines.push(`Load kit: ${kit}; C build: ${withC ? cBuild : 'none (set LORA_PKT_FWD_C to compare)'}; ${o.reps} interleaved repetitions, medians; raw lines: ${path.join(outdir, 'results.jsonl')}`);
+  if (o.stall) {
+    // A stall run: the shell wrapper is what measure.py measures, so only delivery and latency are the forwarder's.
+    lines.push(`Stall: SIGSTOP ${o.stall.atMs} ms after the load started, for ${o.stall.forMs} ms. measure.py ends a run when the rxpk the sink has seen, duplicates included, reach the count, or at its deadline ("done"): with resends, "delivered + duplicates = generated" means nothing was missing when it stopped.`, '');
+    lines.push('| point | who | generated | lost in the radio FIFO during the stall | fetched by the forwarder | delivered (unique) | duplicates | run ended by | latency p99 ms |', '|---|---|---:|---:|---:|---:|---:|---|---:|');
+    for (const p of points) {
+      for (const who of (withC ? ['C', 'pktfwd'] : ['pktfwd']) as Who[]) {
+        const k = `${who}|${p.label}`;
+        const gen = med(k, (m) => m.generator?.generated);
+        const deliveredOfGenerated = med(k, (m) => (m.generator?.generated ? (100 * m.delivered) / m.generator.generated : undefined));
+        const p99 = med(k, (m) => (m.lat_us_p99 !== undefined ? m.lat_us_p99 / 1000 : undefined));
+        const dup = med(k, (m) => m.duplicates);
+        const uniq = med(k, (m) => m.delivered);
+        const ended = [...new Set((results.get(k) ?? []).map((m) => m.done))].join(', ');
+        const fifo = med(k, (m) => m.generator?.fifo_dropped);
+        const fetched = med(k, (m) => m.generator?.fetched);
+        lines.push(`| ${p.label} | ${who} | ${fmt(gen, 0)} | ${fmt(fifo, 0)} | ${fmt(fetched, 0)} | ${fmt(uniq, 0)} (${fmt(deliveredOfGenerated, 2)} % of generated) | ${fmt(dup, 0)} | ${ended} | ${fmt(p99, 1)} |`);
+      }
+    }
+    return lines;
+  }
   lines.push('');
   if (withC) {
     lines.push('| figure | C | pktfwd | ratio | delivered % C / pktfwd | latency p99 ms C / pktfwd | peak RSS MB C / pktfwd |');

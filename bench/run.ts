@@ -33,6 +33,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('loadshape-reps', { type: 'number', default: 3, describe: 'interleaved repetitions of the loadshape path' })
   .option('loadshape-points', { type: 'string', describe: 'loadshape: only these points, rate/fifo[/ackDelayMs] comma-separated (e.g. 5000/255,1000/16/20)' })
   .option('loadshape-idle-s', { type: 'number', default: 10, describe: 'loadshape: seconds of the idle run' })
+  .option('loadshape-stall', { type: 'string', describe: 'loadshape: AT_MS:FOR_MS, SIGSTOP the forwarder AT_MS after the load starts for FOR_MS (delivery and latency only)' })
   .option('api-rates', { type: 'string', default: '5000,8000', describe: 'uplink rates of the status API comparison' })
   .option('fuzz-datagrams', { type: 'number', default: 1_000_000, describe: 'datagrams of the fuzz path' })
   .option('fuzz-seed', { type: 'number', default: 20261121 })
@@ -174,7 +175,9 @@ if (paths.includes('loadshape')) {
     return DEFAULT_POINTS.find((p) => p.rate === rate && p.fifo === fifo && p.ackDelayMs === (ack ?? 0))
       ?? { label: `${rate.toLocaleString('en-US')}/s, FIFO ${fifo}${ack ? `, server ${ack} ms` : ''}`, rate, fifo, ackDelayMs: ack ?? 0, cVariant: fifo > 16 ? 'B' : 'A' };
   });
-  out.push('', 'loadshape: the shared uplink load kit, side by side', ...runLoadshapeBench({ reps: argv['loadshape-reps'], points, idleSeconds: argv['loadshape-idle-s'] }));
+  const stallSpec = argv['loadshape-stall']?.split(':').map(Number);
+  const stall = stallSpec && stallSpec.length === 2 && stallSpec.every((x) => Number.isFinite(x) && x > 0) ? { atMs: stallSpec[0]!, forMs: stallSpec[1]! } : undefined;
+  out.push('', 'loadshape: the shared uplink load kit, side by side', ...runLoadshapeBench({ reps: argv['loadshape-reps'], points, idleSeconds: argv['loadshape-idle-s'], stall }));
 }
 if (paths.includes('api')) out.push(...(await runApiBench(argv.runs, argv['api-rates'].split(',').map(Number), argv['phase-s'] * 1000)));
 out.push('', `machine timing floor (idle, before the runs, 6 s): longest stall of a spinning thread per 6 ms window, p50 ${pct(floor, 50).toFixed(0)} µs, p99 ${pct(floor, 99).toFixed(0)} µs, max ${(floor[floor.length - 1] ?? NaN).toFixed(0)} µs; windows with a stall over 1 ms: ${floor.filter((g) => g > 1000).length} of ${floor.length}`);
