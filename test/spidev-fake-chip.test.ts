@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeTxBuffer, txFrequencyHz } from '../hal/sx1301/tx-metadata.js';
+import { waitFor } from './helpers/harness.js';
 import { SX1301_KIT, buildFakeChip, fakeChipSkipReason, goldenTransactions, rawTrace } from './helpers/shared-kit.js';
 
 const KIT = SX1301_KIT;
@@ -132,13 +133,7 @@ test('pktfwd run --radio sx1301 on the fake chip: starts, forwards its four pack
   ns.on('push', (e: { rxpk: typeof rxpk }) => rxpk.push(...e.rxpk));
   const acks: (string | null)[] = [];
   ns.on('txack', (a: { error: string | null }) => acks.push(a.error));
-  const until = async (pred: () => boolean, ms: number, what: string) => {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; child output:\n${out.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = (pred: () => boolean, ms: number, what: string) => waitFor(pred, ms, what, () => `child output:\n${out.slice(-2000)}`);
   try {
     await until(() => rxpk.length >= 4, 15_000, 'the fake chip\'s four packets at the server');
     assert.deepEqual(rxpk.map((p) => [p.freq, p.datr, p.stat]).sort(), [

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { waitFor } from './helpers/harness.js';
 import { SX1301_KIT, buildFakeChip, comparable, fakeChipSkipReason, type Comparable } from './helpers/shared-kit.js';
 import type { GoldenStep } from './helpers/sx1301-golden-replay.js';
 
@@ -153,13 +154,7 @@ describe('the same frames through the forwarder (pktfwd run, scheduler and Sx130
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       const acks: (string | null)[] = [];
       ns.on('txack', (a: { error: string | null }) => acks.push(a.error));
-      const until = async (pred: () => boolean, ms: number, what: string) => {
-        const end = Date.now() + ms;
-        while (!pred()) {
-          if (Date.now() > end) throw new Error(`timed out waiting for ${what}; child output:\n${out.slice(-2000)}`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      };
+      const until = (pred: () => boolean, ms: number, what: string) => waitFor(pred, ms, what, () => `child output:\n${out.slice(-2000)}`);
       const handed = () => out.split('\n').filter((l) => l.includes('"msg":"downlink sent"')).length;
       try {
         await until(() => ns.counts.pull > 0, 15_000, 'PULL_DATA');

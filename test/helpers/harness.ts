@@ -44,13 +44,13 @@ export function testConfig(gateway: Record<string, unknown> = {}, sim: Record<st
   return parseConfig([{ name: 'test_conf.json', json: JSON.stringify(doc) }]).config;
 }
 
-/** Resolves when `pred` holds, polling every 5 ms; rejects after `timeoutMs`. */
-export async function waitFor<T>(pred: () => T | undefined | null | false, timeoutMs = 3000, what = 'condition'): Promise<T> {
+/** Resolves when `pred` holds, polling every 5 ms; rejects after `timeoutMs` (with `detail()`, e.g. a child's output, in the message). */
+export async function waitFor<T>(pred: () => T | undefined | null | false, timeoutMs = 3000, what = 'condition', detail?: () => string): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = pred();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${detail ? `; ${detail()}` : ''}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
