@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { guard, type Concentrator, type RxPacket } from '../hal/index.js';
+import { PollBackoff } from '../hal/poll-backoff.js';
 import { encodeRxpk, rxPacketToRxpk, type RxTime } from './protocol/index.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
@@ -8,8 +9,10 @@ import { PACKET_MSG, uplinkFields, type UplinkOutcome } from './packet-log.js';
 
 /** Packets fetched from the concentrator per poll [PF4 NB_PKT_MAX]. */
 export const NB_PKT_MAX = 8;
-/** Idle poll period when the concentrator gives no receive signal, ms [PF4 FETCH_SLEEP_MS]. */
+/** Longest wait between two polls (a quiet gateway), ms [PF4 FETCH_SLEEP_MS, stock]. */
 export const FETCH_SLEEP_MS = 10;
+/** Wait after a poll that found frames, ms (PF4 built with FETCH_SLEEP_MS 1; see PollBackoff). */
+export const FETCH_FAST_MS = 1;
 export { PUSH_DATA_MAX_BYTES } from './server-uplink.js';
 
 /** Which CRC statuses are forwarded (gateway_conf forward_crc_*). */
@@ -51,11 +54,28 @@ export class Upstream {
   /** Order of reception of each uplink, so a buffer keeps it whatever comes back when. */
   private seq = 0;
   private readonly kickGuarded: () => void;
+  private readonly pollGuarded: () => void;
+  private readonly backoff = new PollBackoff(FETCH_FAST_MS, FETCH_SLEEP_MS);
+  /** Frames fetched by the drain under way (what sets the next poll's wait). */
+  private fetchedInDrain = 0;
+  /**
+   * The radio has called onReceive: it says when frames are there (the
+   * SX127x on DIO0, the SX1301 driver after its own poll of the chip), so
+   * this loop's poll is only a backup and stays at FETCH_SLEEP_MS.
+   */
+  private signalled = false;
 
   constructor(private readonly o: UpstreamOptions) {
     this.log = o.log;
     this.kickGuarded = guard(this.log, (n) => o.stats.recordInternalError(n), 'uplink fetch', () => this.kick());
-    o.concentrator.onReceive(this.kickGuarded);
+    this.pollGuarded = guard(this.log, (n) => o.stats.recordInternalError(n), 'uplink poll timer', () => {
+      this.timer = null;
+      this.kick();
+    });
+    o.concentrator.onReceive(() => {
+      this.signalled = true;
+      this.kickGuarded();
+    });
   }
 
   get servers(): readonly ServerUplink[] {
@@ -66,13 +86,24 @@ export class Upstream {
   start(): void {
     this.running = true;
     for (const s of this.o.servers) this.seq = Math.max(this.seq, s.start());
-    this.timer = setInterval(this.kickGuarded, FETCH_SLEEP_MS);
+    this.schedulePoll(this.backoff.current);
+  }
+
+  /** The wait before the next poll now, ms (for tests and the status view). */
+  get pollDelayMs(): number {
+    return this.backoff.current;
+  }
+
+  private schedulePoll(ms: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(this.pollGuarded, ms);
   }
 
   /** Stops polling; a fetch under way completes; buffers are saved. */
   stop(): void {
     this.running = false;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const s of this.o.servers) s.stop();
   }
@@ -105,6 +136,7 @@ export class Upstream {
       return;
     }
     this.draining = true;
+    this.fetchedInDrain = 0;
     void this.drain()
       .catch((err: Error & { code?: string }) => {
         // A radio fault must not stop the loop: log it and try again at the next poll.
@@ -116,12 +148,16 @@ export class Upstream {
           this.again = false;
           setImmediate(this.kickGuarded);
         }
+        // One poll timer, re-armed after every drain (whatever started it):
+        // soon after frames, later and later while the radio stays quiet.
+        this.schedulePoll(this.backoff.next(this.fetchedInDrain > 0 && !this.signalled));
       });
   }
 
   private async drain(): Promise<void> {
     for (;;) {
       const packets = await this.o.concentrator.receive(NB_PKT_MAX);
+      this.fetchedInDrain += packets.length;
       if (packets.length === 0 && this.pendingStat === null) return;
       await this.forward(packets);
       if (packets.length < NB_PKT_MAX) return;

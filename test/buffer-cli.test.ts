@@ -120,8 +120,7 @@ describe('the buffer file against the real process', () => {
       const st = await gw.status();
       assert.equal(st.buffer.dropped.poison, 1);
       assert.equal(st.buffer.uplinks, 0);
-      const line = gw.entries().find((e) => e.msg === 'buffered uplink dropped: the server acknowledges other datagrams but never this one');
-      assert.ok(line, 'the drop is logged');
+      const line = await waitFor(() => gw.entries().find((e) => e.msg === 'buffered uplink dropped: the server acknowledges other datagrams but never this one'), 5000, 'the drop logged');
       assert.equal(line.level, 40);
       assert.equal(line.seq, POISON);
     } finally {
@@ -312,7 +311,8 @@ describe('the buffer file against the real process', () => {
       await until(async () => (await g1.status()).buffer.uplinks === sent, 10_000, `all ${sent} buffered in memory`);
       const st = await g1.status();
       assert.match(String(st.buffer.file?.reason), /^ENOSPC/);
-      assert.ok(g1.entries().some((e) => typeof e.msg === 'string' && e.msg.startsWith('uplink buffer file not written: buffering in memory only')));
+      // Log lines reach stdout up to LOG_FLUSH_MS after the status shows the state.
+      await waitFor(() => g1.entries().some((e) => typeof e.msg === 'string' && e.msg.startsWith('uplink buffer file not written: buffering in memory only')), 5000, 'the ENOSPC line');
       const onDisk = readJournalText(readFileSync(file, 'utf8'));
       assert.deepEqual(onDisk.report.bad, {}, 'no torn record on the full disk');
       assert.ok(onDisk.entries.length < sent, `${onDisk.entries.length} of ${sent} on disk while full`);

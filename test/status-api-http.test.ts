@@ -104,6 +104,10 @@ describe('the real forwarder\'s status API (loopback)', () => {
     assert.match(await rawGet(port, 'GET * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 400/);
     assert.match(await rawGet(port, 'GET http://localhost/api/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200/, 'absolute-form');
     assert.match(await rawGet(port, 'GET http://rebind.evil.example/api/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 403/, 'absolute-form naming a foreign host');
+    // SIGUSR1's stats report is logged after anything those requests logged: a fence for the log buffer.
+    const reports = cli.entries().filter((e) => e.msg === 'stats report').length;
+    cli.child.kill('SIGUSR1');
+    await waitFor(() => cli.entries().filter((e) => e.msg === 'stats report').length > reports, 5000, 'the stats report');
     assert.equal(cli.entries().filter((e) => (e.level as number) >= 50).length, 0, 'no error lines');
   });
 

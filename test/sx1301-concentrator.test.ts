@@ -161,6 +161,33 @@ describe('SX1301 concentrator on the emulated chip: receive', () => {
   });
 });
 
+describe('SX1301 concentrator on the emulated chip: receive poll period', () => {
+  test('a quiet chip is polled every pollIntervalMs; after a find, 1 ms, backing off to the idle period again', async () => {
+    const idleMs = 10;
+    const { chip, conc } = emulatedSx1301(testConfig().board, {}, { pollIntervalMs: idleMs });
+    try {
+      await conc.start();
+      const t0 = performance.now();
+      const polls0 = conc.counters.polls;
+      await sleep(200);
+      const quietPolls = conc.counters.polls - polls0;
+      const spanMs = performance.now() - t0;
+      // Timers never fire early (1 ms of clock rounding aside): an upper bound, not a race.
+      assert.ok(quietPolls >= 1 && quietPolls <= Math.floor(spanMs / (idleMs - 1)) + 1, `${quietPolls} polls in ${spanMs.toFixed(0)} ms`);
+      assert.equal(conc.pollDelayMs, idleMs);
+      const afterFind: number[] = [];
+      conc.onReceive(() => setImmediate(() => afterFind.push(conc.pollDelayMs)));
+      chip.injectPacket(UPLINK);
+      await waitFor(() => afterFind.length === 1, 2000, 'the find');
+      assert.deepEqual(afterFind, [1], 'the poll after a find is armed 1 ms out');
+      await waitFor(() => conc.pollDelayMs === idleMs, 500, 'back off to the idle period');
+      assert.equal((await conc.receive(8)).length, 1);
+    } finally {
+      await conc.stop();
+    }
+  });
+});
+
 describe('SX1301 concentrator on the emulated chip: transmit and counters', () => {
   test('a timestamped LoRa frame starts at its count: the chip decodes frequency, gain index, modulation, IQ, preamble and payload from the buffer', async () => {
     const { chip, conc, board } = rig();

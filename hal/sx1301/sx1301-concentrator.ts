@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { guard } from '../guard.js';
+import { PollBackoff } from '../poll-backoff.js';
 import { Reinitializer } from '../reinit.js';
 import type { Concentrator } from '../concentrator.js';
 import type { OutputLine } from '../gpio/lines.js';
@@ -31,7 +32,7 @@ export interface Sx1301ConcentratorOptions {
   /** Loads the three firmware images (throws with how to import them). */
   firmware: () => Sx1301Firmware;
   log: Logger;
-  /** Receive poll period, ms (default 10). */
+  /** Longest wait between two receive polls (a quiet chip), ms (default 10); 1 ms after a poll that found frames (see PollBackoff). */
   pollIntervalMs?: number;
   /** Millisecond waits of start-up (default real timers). */
   sleep?: (ms: number) => Promise<void>;
@@ -73,12 +74,24 @@ export class Sx1301Concentrator implements Concentrator {
   private regs: Sx1301Registers | null = null;
   private cal: Sx1301StartResult | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private backoff = new PollBackoff(1, 10);
+  private readonly pollTick: () => void;
   private readonly fifo: RxPacket[] = [];
   private readonly callbacks: (() => void)[] = [];
   /** Last chip counter read and when (performance.now ms). */
   private sync: { count: number; atMs: number } | null = null;
 
-  constructor(private readonly o: Sx1301ConcentratorOptions) {}
+  constructor(private readonly o: Sx1301ConcentratorOptions) {
+    this.pollTick = guard(o.log, this.countFault, 'receive poll timer', () => {
+      this.timer = null;
+      let found = 0;
+      try {
+        found = this.poll();
+      } finally {
+        this.armPoll(this.backoff.next(found > 0));
+      }
+    });
+  }
 
   async start(): Promise<void> {
     if (this.regs || this.state === 'recovering') return;
@@ -107,9 +120,11 @@ export class Sx1301Concentrator implements Concentrator {
       throw err;
     }
     if (this.cal.calibrationWarnings.length) this.o.log.warn({ warnings: this.cal.calibrationWarnings, status: this.cal.calibrationStatus }, 'SX1301 calibration warnings');
-    this.timer = setInterval(guard(this.o.log, this.countFault, 'receive poll timer', () => this.poll()), this.o.pollIntervalMs ?? 10);
-    this.healthTimer = setInterval(guard(this.o.log, this.countFault, 'health check timer', () => this.healthCheck()), this.o.healthIntervalMs ?? 1000);
+    const idleMs = this.o.pollIntervalMs ?? 10;
+    this.backoff = new PollBackoff(Math.min(1, idleMs), idleMs);
     this.state = 'running';
+    this.armPoll(idleMs);
+    this.healthTimer = setInterval(guard(this.o.log, this.countFault, 'health check timer', () => this.healthCheck()), this.o.healthIntervalMs ?? 1000);
     this.o.log.info({ calibrationStatus: `0x${this.cal.calibrationStatus.toString(16)}` }, 'SX1301 concentrator started');
   }
 
@@ -160,7 +175,7 @@ export class Sx1301Concentrator implements Concentrator {
     this.counters.faults++;
     this.state = 'recovering';
     this.o.log.error({ reason: why, retryInMs: this.reinit.delayMs }, 'SX1301 fault: re-initialising');
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = null;
@@ -180,7 +195,7 @@ export class Sx1301Concentrator implements Concentrator {
     if (this.state === 'recovering') this.state = 'off';
     if (!this.regs) return;
     this.state = 'off';
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     // Let a frame on the air finish (up to 1.5 s, so that a service stop stays within 2 s); a scheduled one is dropped.
     const deadline = performance.now() + 1500;
@@ -274,8 +289,21 @@ export class Sx1301Concentrator implements Concentrator {
     return { type: 'sx1301', state: this.state === 'running' ? 'listening' : this.state === 'recovering' ? 'down' : 'off', ...this.counters, calibrationStatus: this.cal?.calibrationStatus ?? null };
   }
 
-  private poll(): void {
-    if (!this.regs) return;
+  /** The next receive poll in `ms` (one timer; none once stopped or while recovering). */
+  private armPoll(ms: number): void {
+    if (this.state !== 'running' || !this.regs) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(this.pollTick, ms);
+  }
+
+  /** The wait before the next receive poll, ms. */
+  get pollDelayMs(): number {
+    return this.backoff.current;
+  }
+
+  /** Reads the chip's receive FIFO; returns how many frames it held. */
+  private poll(): number {
+    if (!this.regs) return 0;
     this.counters.polls++;
     let got;
     try {
@@ -283,9 +311,9 @@ export class Sx1301Concentrator implements Concentrator {
     } catch (err) {
       this.counters.pollErrors++;
       this.o.log.error({ err: (err as Error).message }, 'SX1301 receive poll failed');
-      return;
+      return 0;
     }
-    if (got.length === 0) return;
+    if (got.length === 0) return 0;
     for (const p of got) {
       if (this.fifo.length >= 4096) {
         this.counters.fifoOverflow++;
@@ -295,5 +323,6 @@ export class Sx1301Concentrator implements Concentrator {
       this.counters.received++;
     }
     for (const cb of this.callbacks) cb();
+    return got.length;
   }
 }
