@@ -17,6 +17,8 @@ import { ForwarderStats, STATS_REPORT_MSG, statsReportEntry, type StatsReport } 
 import { TxScheduler } from './tx-scheduler.js';
 import { ServerUplink } from './server-uplink.js';
 import { Upstream } from './upstream.js';
+import { LnsBackend } from './lns/lns-backend.js';
+import type { UplinkBackend } from './backend.js';
 
 /** Options of {@link Forwarder}. */
 export interface ForwarderOptions {
@@ -41,8 +43,10 @@ export interface ForwarderOptions {
  */
 export class Forwarder extends EventEmitter {
   readonly stats = new ForwarderStats();
-  /** The first server's link (see `links`). */
+  /** The first UDP server's link (see `links`); undefined when only LNS servers are configured. */
   readonly link: ServerLink;
+  /** One backend per LNS server (`lns_conf`). */
+  readonly lnsBackends: LnsBackend[];
   /** One link per enabled server. */
   readonly links: ServerLink[];
   /** host:port of each server, in `links` order. */
@@ -86,7 +90,8 @@ export class Forwarder extends EventEmitter {
     // With the status API off nothing reads the packet log or the metrics: the loops skip recording.
     const recording = o.config.api?.enable === false ? undefined : this.monitor;
     const bc = o.config.buffer;
-    const servers = g.servers?.length ? g.servers : [{ address: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, upEnabled: true, downEnabled: true }];
+    const lnsConf = o.config.lns ?? [];
+    const servers = g.servers?.length || lnsConf.length ? g.servers : [{ address: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, upEnabled: true, downEnabled: true }];
     this.links = servers.map(
       (sv, i) => new ServerLink({
         host: sv.address, portUp: sv.portUp, portDown: sv.portDown, log: o.log.child({ module: 'link', server: i }), lookup: o.lookup,
@@ -130,15 +135,6 @@ export class Forwarder extends EventEmitter {
         bands: st.regulation.bands,
       };
     });
-    this.upstream = new Upstream({
-      concentrator: o.concentrator,
-      servers: this.uplinks,
-      forward: { valid: g.forwardCrcValid, error: g.forwardCrcError, disabled: g.forwardCrcDisabled },
-      stats: this.stats,
-      log: o.log.child({ module: 'upstream' }),
-      monitor: recording,
-      rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined,
-    });
     this.regulation = new Regulation(g.region === 'auto' ? 'none' : g.region);
     this.scheduler = new TxScheduler({
       concentrator: o.concentrator,
@@ -150,6 +146,22 @@ export class Forwarder extends EventEmitter {
       gpsToCount: o.gps ? (ms) => o.gps!.gpsToCount(ms) : undefined,
       regulation: this.regulation,
       clockMs: o.wallClockMs,
+    });
+    this.lnsBackends = lnsConf.map((l, i) => new LnsBackend({
+      name: l.creds.uri, creds: l.creds, gatewayEui: g.gatewayEui, scheduler: this.scheduler, stats: this.stats, primary: this.uplinks.length === 0 && i === 0,
+      log: o.log.child({ module: 'lns', server: l.creds.uri }), radioChannelsHz: listeningChannelsHz(o.config),
+      keep: { maxUplinks: bc?.enable ? bc.maxUplinks : 0, maxAgeMs: (bc?.maxAgeS ?? 0) * 1000 },
+      rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined, counterUs: () => o.concentrator.counterUs(), wallClockMs: o.wallClockMs, version: VERSION,
+    }));
+    const backends: UplinkBackend[] = [...this.uplinks, ...this.lnsBackends];
+    this.upstream = new Upstream({
+      concentrator: o.concentrator,
+      servers: backends,
+      forward: { valid: g.forwardCrcValid, error: g.forwardCrcError, disabled: g.forwardCrcDisabled },
+      stats: this.stats,
+      log: o.log.child({ module: 'upstream' }),
+      monitor: recording,
+      rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined,
     });
     let quit = 0;
     this.downstreams = servers.flatMap((sv, i) =>
@@ -189,7 +201,7 @@ export class Forwarder extends EventEmitter {
     this.beacons?.start();
     this.statTimer = setInterval(guard(this.log, (n) => this.stats.recordInternalError(n), 'stat timer', () => this.report()), g.statIntervalS * 1000);
     this.log.info(
-      { gatewayId: g.gatewayId, gatewayIdFrom: g.gatewayIdFrom, server: g.serverAddress, portUp: g.servPortUp, portDown: g.servPortDown, radio: g.radio },
+      { gatewayId: g.gatewayId, gatewayIdFrom: g.gatewayIdFrom, server: this.links.length ? g.serverAddress : null, portUp: g.servPortUp, portDown: g.servPortDown, lns: this.lnsBackends.map((b) => b.name), radio: g.radio },
       'forwarder started',
     );
   }
@@ -236,7 +248,7 @@ export class Forwarder extends EventEmitter {
     const entry = statsReportEntry(r, {
       intervalS: Math.round((now - (this.lastReportAtMs ?? this.startedAtMs ?? now)) / 1000),
       queued: this.scheduler.jit.size,
-      link: { server: this.link.serverAddress, ...this.link.counters },
+      link: this.link ? { server: this.link.serverAddress, ...this.link.counters } : { server: null },
       gps: this.o.gps ? this.gpsSummary() : g.fakeGps ? 'fake coordinates' : 'disabled',
       radio: this.o.concentrator.radioStats?.(),
       internalErrors: r.interval.internalErrors,
@@ -316,6 +328,7 @@ export class Forwarder extends EventEmitter {
         queued: this.stats.counters.beaconQueued, sent: this.stats.counters.beaconSent, rejected: this.stats.counters.beaconRejected,
       },
       queue: { depth: this.scheduler.jit.size },
+      lns: this.lnsBackends.map((b) => b.status()),
       internalErrors: this.internalErrors(),
       regulation: this.regulation.status(this.o.wallClockMs?.() ?? Date.now()),
       buffer: {
@@ -368,6 +381,8 @@ export interface ForwarderStatus {
   counters: { total: CounterSet; lastInterval: CounterSet | null; statIntervalS: number; rejected: Record<TxAckError, number> };
   beacons: { enabled: boolean; periodS: number; queuedAhead: number; queued: number; sent: number; rejected: number };
   queue: { depth: number };
+  /** Each LNS server: state, router, muxs, round trip, last message, counters. */
+  lns: Record<string, unknown>[];
   internalErrors: { total: number; forwarder: number; radio: number; gps: number; byHandler: Record<string, number> };
   regulation: ReturnType<Regulation['status']>;
   buffer: {
@@ -376,4 +391,16 @@ export interface ForwarderStatus {
     /** The journal (buffer_conf.file): whether it is recording, and why not; null without a file. */
     file: ServerUplink['journalStatus'];
   };
+}
+
+/** The uplink channels the radio listens on, Hz (the SX127x's one, or the board's enabled IF channels). */
+function listeningChannelsHz(c: ForwarderOptions['config']): number[] {
+  if (c.gateway.radio === 'sx127x' && c.sx127x) return [c.sx127x.freqHz];
+  const b = c.board;
+  const out: number[] = [];
+  for (const ch of [...b.multiSfChannels, b.loraStdChannel]) {
+    const r = b.radios[ch.radio];
+    if (ch.enable && r?.enable) out.push(r.freqHz + ch.ifHz);
+  }
+  return [...new Set(out)].sort((a, b2) => a - b2);
 }

@@ -18,6 +18,7 @@ import { BufferFlow } from './buffer-flow.js';
 
 export { FLUSH_WINDOW } from './buffer-flow.js';
 import type { UplinkOutcome } from './packet-log.js';
+import type { UplinkBackend } from './backend.js';
 
 function stateReason(s: JournalState): string | null {
   return s.ok ? null : s.reason;
@@ -95,7 +96,7 @@ interface Pending {
  * One server's uplink side: PUSH_DATA batching, PUSH_ACK matching, resends,
  * and store and forward while it does not acknowledge.
  */
-export class ServerUplink {
+export class ServerUplink implements UplinkBackend {
   readonly counters: ServerUplinkCounters = {
     pushDataSent: 0, pushDataBytes: 0, pushAckReceived: 0, pushAckIgnored: 0, pushRetries: 0, pushUnacked: 0,
     pushResolved: 0, pushResolvedAcked: 0, statSent: 0, rxfw: 0, rxLost: 0, rxBuffered: 0, rxBufferDelivered: 0, upGarbage: 0,

@@ -16,6 +16,11 @@ const COUNTER_RETRY_MS = 100;
 /** How long after its target a handed-over frame's start may be reported before its line says it was not, ms. */
 const START_REPORT_GRACE_MS = 1000;
 
+/** What finally happened to an accepted downlink (told to the backend that asked, e.g. for the LNS `dntxed`). */
+export type TxFate =
+  | { outcome: 'sent'; /** Counter value the frame started at (the target where the radio emits in hardware). */ startUs: number }
+  | { outcome: 'refused' | 'failed' | 'expired' | 'unconfirmed' };
+
 /** Options of {@link TxScheduler}. */
 export interface TxSchedulerOptions {
   concentrator: Concentrator;
@@ -57,7 +62,9 @@ export class TxScheduler {
    * target counter value: their `downlink sent` line waits for the start and
    * its error; `timer` says so if it never comes.
    */
-  private readonly awaitingStart = new Map<number, { fields: Record<string, unknown>; timer: NodeJS.Timeout | null }>();
+  private readonly awaitingStart = new Map<number, { fields: Record<string, unknown>; timer: NodeJS.Timeout | null; fate?: (f: TxFate) => void }>();
+  /** Who wants to know each queued downlink's fate (schedule()'s onFate). */
+  private readonly fates = new WeakMap<TxPacket, (f: TxFate) => void>();
   private readonly log: Logger;
   /** Rejections (any server, or a spoofer, can send many): rate-limited per TX_ACK error. */
   private readonly warnLimit: WarnLimiter;
@@ -78,6 +85,20 @@ export class TxScheduler {
     if (w.timer) clearTimeout(w.timer);
     this.awaitingStart.delete(e.targetUs >>> 0);
     this.log.info({ ...w.fields, outcome: 'sent', startErrorUs: (e.startUs - e.targetUs) | 0 }, PACKET_MSG.sent);
+    w.fate?.({ outcome: 'sent', startUs: e.startUs >>> 0 });
+  }
+
+  /** Tells a downlink's backend its fate, once. */
+  private tellFate(p: TxPacket, f: TxFate): void {
+    const cb = this.fates.get(p);
+    if (!cb) return;
+    this.fates.delete(p);
+    try {
+      cb(f);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'downlink fate handler failed');
+      this.o.stats.recordInternalError('downlink fate');
+    }
   }
 
   /**
@@ -86,13 +107,18 @@ export class TxScheduler {
    * accepted at a lower power than asked (gain table or legal limit), in
    * `powe` terms (the power used plus the antenna gain).
    */
-  async schedule(req: TxRequest, token: number): Promise<{ error: TxAckError | null; powerWarnDbm?: number }> {
+  async schedule(req: TxRequest, token: number, onFate?: (f: TxFate) => void): Promise<{ error: TxAckError | null; powerWarnDbm?: number }> {
+    this.nextFate = onFate;
     const error = await this.scheduleInner(req, token);
+    this.nextFate = undefined;
     if (error !== null) return { error };
     const w = this.powerWarn;
     this.powerWarn = undefined;
     return w === undefined ? { error: null } : { error: null, powerWarnDbm: w };
   }
+
+  /** schedule()'s onFate, for the request being checked. */
+  private nextFate: ((f: TxFate) => void) | undefined;
 
   /** The power used when the last accepted request was lowered (read by schedule()). */
   private powerWarn: number | undefined;
@@ -172,6 +198,7 @@ export class TxScheduler {
     const r = this.jit.enqueue(now, { cls, countUs: packet.countUs, timeOnAirUs: toa, item: packet });
     if (!r.ok) return refuse(r.error, r.reason);
     if (booking) this.bookings.set(packet, booking);
+    if (this.nextFate) this.fates.set(packet, this.nextFate);
     packet.countUs = r.countUs;
     this.o.monitor?.downlink(req, token, null, r.countUs);
     const fields = { ...downlinkFields(req, token), powerDbm: packet.powerDbm, countUs: r.countUs };
@@ -255,6 +282,7 @@ export class TxScheduler {
       c.txExpired++;
       this.o.monitor?.handOver(e.countUs, 'expired');
       this.log.warn({ ...this.fieldsOf(e.item), outcome: 'expired', lateUs: (now - e.countUs) | 0 }, PACKET_MSG.expired);
+      this.tellFate(e.item, { outcome: 'expired' });
     }
     for (const e of due) await this.handOver(e.item, now);
     this.arm(await this.o.concentrator.counterUs().catch(() => now));
@@ -287,7 +315,8 @@ export class TxScheduler {
     const key = p.countUs >>> 0;
     // Watched from before the hand-over: a radio may report the start before send() resolves.
     const watched = this.o.concentrator.onTxStart !== undefined;
-    if (watched) this.awaitingStart.set(key, { fields, timer: null });
+    const fate = this.fates.get(p);
+    if (watched) this.awaitingStart.set(key, { fields, timer: null, fate: fate ? (f) => this.tellFate(p, f) : undefined });
     try {
       const r = await this.o.concentrator.send(p);
       if (r.ok) {
@@ -295,14 +324,17 @@ export class TxScheduler {
         c.txBytes += p.payload.length;
         this.o.monitor?.handOver(p.countUs, 'sent');
         this.log.debug({ countUs: p.countUs, freqHz: p.freqHz }, 'downlink handed to concentrator');
-        if (!watched) this.log.info({ ...fields, outcome: 'sent' }, PACKET_MSG.sent);
-        else this.awaitStart(key, fields, p.countUs, now);
+        if (!watched) {
+          this.log.info({ ...fields, outcome: 'sent' }, PACKET_MSG.sent);
+          this.tellFate(p, { outcome: 'sent', startUs: p.countUs >>> 0 });
+        } else this.awaitStart(key, fields, p.countUs, now);
       } else {
         this.awaitingStart.delete(key);
         c.txFailed++;
         this.release(p);
         this.o.monitor?.handOver(p.countUs, 'refused');
         this.log.warn({ ...fields, outcome: 'refused', error: r.error, detail: r.detail }, PACKET_MSG.refused);
+        this.tellFate(p, { outcome: 'refused' });
       }
     } catch (err) {
       this.awaitingStart.delete(key);
@@ -310,6 +342,7 @@ export class TxScheduler {
       this.release(p);
       this.o.monitor?.handOver(p.countUs, 'failed');
       this.log.error({ ...fields, outcome: 'failed', err: (err as Error).message, code: (err as { code?: string }).code }, PACKET_MSG.failed);
+      this.tellFate(p, { outcome: 'failed' });
     }
   }
 
@@ -327,6 +360,7 @@ export class TxScheduler {
     w.timer = setTimeout(() => {
       this.awaitingStart.delete(key);
       this.log.warn({ ...fields, outcome: 'unconfirmed' }, PACKET_MSG.startNotReported);
+      w.fate?.({ outcome: 'unconfirmed' });
     }, inMs + START_REPORT_GRACE_MS);
     w.timer.unref();
   }

@@ -4,7 +4,7 @@ import { PollBackoff } from '../hal/poll-backoff.js';
 import { encodeRxpk, rxPacketToRxpk, type RxTime } from './protocol/index.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { ForwarderStats } from './stats.js';
-import type { ServerUplink } from './server-uplink.js';
+import type { UplinkBackend } from './backend.js';
 import { PACKET_MSG, uplinkFields, type UplinkOutcome } from './packet-log.js';
 
 /** Packets fetched from the concentrator per poll [PF4 NB_PKT_MAX]. */
@@ -26,7 +26,7 @@ export interface CrcForwarding {
 export interface UpstreamOptions {
   concentrator: Concentrator;
   /** One per enabled server with uplinks on; the first is the primary (its figures make the stat). */
-  servers: ServerUplink[];
+  servers: UplinkBackend[];
   forward: CrcForwarding;
   stats: ForwarderStats;
   log: Logger;
@@ -39,7 +39,7 @@ export interface UpstreamOptions {
 /**
  * The upstream loop: fetches received frames, filters them by CRC status,
  * and hands each fetch (with the pending stat object) to every server's
- * {@link ServerUplink}, which batches it into PUSH_DATA and matches the
+ * backend ({@link UplinkBackend}: Semtech UDP's ServerUplink batches it into PUSH_DATA and matches the
  * acks. Acks are matched asynchronously: unlike the reference, which blocks
  * up to 2 × push_timeout/2 after every datagram, fetching never waits for a
  * server.
@@ -78,7 +78,7 @@ export class Upstream {
     });
   }
 
-  get servers(): readonly ServerUplink[] {
+  get servers(): readonly UplinkBackend[] {
     return this.o.servers;
   }
 

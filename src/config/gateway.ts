@@ -162,7 +162,6 @@ export function readGatewayConf(sec: Section, macs: MacSource = systemMacSource)
       return enabled ? conf : null;
     });
     servers = list.filter((x): x is ServerConf => x !== null);
-    if (servers.length === 0) sec.fail('servers', 'at least one enabled server', sec.raw('servers'));
     if (servers.length > 8) sec.fail('servers', 'at most 8 enabled servers', servers.length);
   }
   sec.warnUnknown();

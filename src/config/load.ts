@@ -16,6 +16,7 @@ import { ConfigError, describeValue } from './errors.js';
 import { readSx1301Link } from './sx1301.js';
 import { readSx127xConf, sx127xBoardConfig } from './sx127x.js';
 import { API_KEYS, BUFFER_KEYS, readGatewayConf, SIM_KEYS } from './gateway.js';
+import { readLnsConf } from './lns.js';
 import type { MacSource } from './gateway-id.js';
 import { parseJsonDocument } from './json-text.js';
 import { isJsonObject, mergeInto, OriginMap, setPath, type JsonObject } from './merge.js';
@@ -65,6 +66,10 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   const sim = root.child('sim_conf').tableOnly(SIM_KEYS);
   const api = root.child('api_conf').tableOnly(API_KEYS);
   const buffer = root.child('buffer_conf').tableOnly(BUFFER_KEYS);
+  const lns = readLnsConf(root);
+  if (gateway.servers.length === 0 && lns.length === 0) {
+    root.child('gateway_conf').fail('servers', 'at least one enabled server (or an lns_conf entry)', root.child('gateway_conf').raw('servers'));
+  }
   if (gateway.radio === 'sx127x' && !root.has('SX127x_conf')) {
     root.fail('SX127x_conf', 'an object (the single-channel radio; e.g. {"board":"dragino-lora-gps-hat"}) when radio is "sx127x"', undefined);
   }
@@ -84,7 +89,7 @@ export function parseConfig(docs: { name: string; json: string }[], overrides: C
   const effectiveBoard = gateway.radio === 'sx127x' && sx127x ? sx127xBoardConfig(sx127x, board) : board;
 
   return {
-    config: { gateway, board: effectiveBoard, sim, sx127x, sx1301, api, buffer },
+    config: { gateway, board: effectiveBoard, sim, sx127x, sx1301, api, buffer, lns },
     merged,
     files: docs.map((d) => d.name),
     warnings: ctx.warnings,

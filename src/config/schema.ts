@@ -1,5 +1,6 @@
 import type { Sx1301Link } from './sx1301.js';
 import type { Sx127xConf } from './sx127x.js';
+import type { LnsConf } from './lns.js';
 /**
  * Shapes of the loaded configuration. JSON keys are Semtech's (snake case,
  * `SX1301_conf`); these are the typed values the rest of src/ uses.
@@ -118,6 +119,8 @@ export interface ForwarderConfig {
   sx127x: Sx127xConf | null;
   /** The SX1301 board's links (SX1301_conf extension keys). */
   sx1301: Sx1301Link;
+  /** LoRa Basics Station LNS servers (`lns_conf`); [] without. */
+  lns: LnsConf[];
 }
 
 /** Command-line values that replace config keys (validated like the keys). */

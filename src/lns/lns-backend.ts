@@ -1,0 +1,517 @@
+/**
+ * The LoRa Basics Station LNS protocol as a forwarder backend: discovery
+ * (`/router-info`), the muxs WebSocket, `version` → `router_config`,
+ * uplinks as `updf`/`jreq`/`propdf`, `dnmsg` through the shared TX scheduler
+ * answered by `dntxed`, `timesync`, `getxtime`; reconnect with back-off and
+ * rediscovery; uplinks kept while disconnected [Basics Station docs "The LNS
+ * Protocol"]. WebSocket framing and TLS are the `ws` library's and Node's.
+ */
+import type { Logger } from 'pino';
+import { WebSocket, type ClientOptions } from 'ws';
+import { guard, type RxPacket } from '../../hal/index.js';
+import type { UplinkBackend } from '../backend.js';
+import type { UplinkOutcome } from '../packet-log.js';
+import type { RxTime, TxRequest } from '../protocol/index.js';
+import type { ForwarderStats } from '../stats.js';
+import type { TxFate, TxScheduler } from '../tx-scheduler.js';
+import type { BufferedUplink } from '../uplink-buffer.js';
+import { decodeDnmsg, drRadio, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, type DnMsg } from './messages.js';
+import { checkPlan, parseRouterConfig, type RouterConfig } from './router-config.js';
+import type { StationCredentials } from './station-files.js';
+import { XtimeClock } from './xtime.js';
+
+/** Back-off between connection attempts, s (doubling, capped) [Basics Station retries with growing delays]. */
+export const LNS_BACKOFF_S = [1, 2, 4, 8, 16, 30] as const;
+/** Failed muxs connections in a row after which discovery starts again (the muxs may have moved). */
+export const LNS_REDISCOVER_AFTER = 3;
+/** How long a WebSocket handshake (TCP + TLS + HTTP upgrade) may take, ms. */
+export const LNS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Period of the timesync requests while connected, ms (the round trip shows in the status). */
+export const LNS_TIMESYNC_MS = 30_000;
+
+/** Connection state, as the status API shows it. */
+export type LnsState = 'discovering' | 'connecting' | 'configuring' | 'connected' | 'waiting' | 'stopped';
+
+/** Counters of one LNS backend. */
+export interface LnsCounters {
+  connects: number; connectFailures: number; discoveries: number;
+  uplinksSent: number; uplinksBuffered: number; uplinksDropped: number; bufferDelivered: number;
+  dnmsgReceived: number; dnmsgInvalid: number; dnmsgRejected: number; dntxedSent: number; downlinksNotSent: number;
+  messagesInvalid: number; routerConfigs: number;
+}
+
+/** Options of {@link LnsBackend}. */
+export interface LnsBackendOptions {
+  name: string;
+  creds: StationCredentials;
+  gatewayEui: Buffer;
+  scheduler: TxScheduler;
+  stats: ForwarderStats;
+  /** Its uplink figures make the global rxfw (no UDP server is primary). */
+  primary: boolean;
+  log: Logger;
+  /** The radio's listening channels, Hz, compared with the server's plan. */
+  radioChannelsHz: number[];
+  /** Uplinks kept while disconnected, at most, and their age limit, ms. */
+  keep: { maxUplinks: number; maxAgeMs: number };
+  /** GPS time of a reception (precise reference only). */
+  rxTime?: (countUs: number) => RxTime | undefined;
+  counterUs: () => Promise<number>;
+  wallClockMs?: () => number;
+  version: string;
+  /** Overrides the back-off (tests), s. */
+  backoffS?: readonly number[];
+}
+
+interface Kept {
+  text: string;
+  atMs: number;
+}
+
+/** One LNS server. */
+export class LnsBackend implements UplinkBackend {
+  readonly counters: LnsCounters = {
+    connects: 0, connectFailures: 0, discoveries: 0, uplinksSent: 0, uplinksBuffered: 0, uplinksDropped: 0, bufferDelivered: 0,
+    dnmsgReceived: 0, dnmsgInvalid: 0, dnmsgRejected: 0, dntxedSent: 0, downlinksNotSent: 0, messagesInvalid: 0, routerConfigs: 0,
+  };
+  state: LnsState = 'stopped';
+  /** The muxs URI from discovery. */
+  muxsUri: string | null = null;
+  /** The muxs id the discovery answer named. */
+  muxsId: string | null = null;
+  lastError: string | null = null;
+  lastMessageAtMs: number | null = null;
+  connectedAtMs: number | null = null;
+  timesyncRttMs: number | null = null;
+  routerConfig: RouterConfig | null = null;
+  readonly clock = new XtimeClock(XtimeClock.randomSession());
+  private ws: WebSocket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private muxsFailures = 0;
+  private readonly kept: Kept[] = [];
+  private readonly log: Logger;
+  private readonly router: string;
+  private readonly backoff: readonly number[];
+  private readonly syncSent = new Map<number, number>();
+
+  constructor(private readonly o: LnsBackendOptions) {
+    this.log = o.log;
+    this.router = id6(o.gatewayEui);
+    this.backoff = o.backoffS ?? LNS_BACKOFF_S;
+  }
+
+  get name(): string {
+    return this.o.name;
+  }
+
+  get outage(): boolean {
+    return this.state !== 'connected';
+  }
+
+  get buffered(): number {
+    return this.kept.length;
+  }
+
+  get pendingAcks(): number {
+    return 0;
+  }
+
+  private now(): number {
+    return this.o.wallClockMs?.() ?? Date.now();
+  }
+
+  start(): number {
+    this.discover();
+    return 0;
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+    if (this.timer) clearTimeout(this.timer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.timer = this.syncTimer = null;
+    const ws = this.ws;
+    this.ws = null;
+    ws?.removeAllListeners();
+    ws?.on('error', () => undefined);
+    ws?.terminate();
+  }
+
+  private count(name: string): void {
+    this.o.stats.recordInternalError(name);
+  }
+
+  private socketOptions(): ClientOptions {
+    const c = this.o.creds;
+    return {
+      handshakeTimeout: LNS_HANDSHAKE_TIMEOUT_MS,
+      headers: c.headers,
+      ...(c.trust !== null ? { ca: c.trust } : {}),
+      ...(c.clientCert ? { cert: c.clientCert.cert, key: c.clientCert.key } : {}),
+      rejectUnauthorized: true,
+      perMessageDeflate: false,
+    };
+  }
+
+  /** Opens `url`; wires the common failure handling; `onOpen`/`onText` for the phase. */
+  private open(url: string, phase: 'discovery' | 'muxs', onOpen: (ws: WebSocket) => void, onText: (ws: WebSocket, text: string) => void): void {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, this.socketOptions());
+    } catch (err) {
+      this.failed(phase, `cannot connect to ${url}: ${(err as Error).message}`);
+      return;
+    }
+    this.ws = ws;
+    let reason: string | null = null;
+    ws.on('unexpected-response', (_req, res) => {
+      const code = res.statusCode ?? 0;
+      const hint = code === 401 || code === 403 ? ' (the credentials in tc.key were refused)' : code === 404 ? ' (the server does not know this router, or the path is wrong)' : '';
+      reason = `HTTP ${code} ${res.statusMessage ?? ''}`.trim() + hint;
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (reason === null) reason = describeSocketError(err);
+    });
+    ws.on('open', guard(this.log, (n) => this.count(n), 'lns open', () => onOpen(ws)));
+    ws.on('message', guard(this.log, (n) => this.count(n), 'lns message', (data: Buffer, isBinary: boolean) => {
+      this.lastMessageAtMs = this.now();
+      if (isBinary) {
+        this.counters.messagesInvalid++;
+        this.log.warn({ bytes: data.length }, 'LNS binary message ignored');
+        return;
+      }
+      onText(ws, data.toString('utf8'));
+    }));
+    ws.on('close', guard(this.log, (n) => this.count(n), 'lns close', (code: number, why: Buffer) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.syncTimer) clearInterval(this.syncTimer);
+      this.syncTimer = null;
+      if (this.state === 'stopped') return;
+      const wasConnected = this.state === 'connected';
+      const text = reason ?? `closed by the server (code ${code}${why.length ? `, ${why.toString()}` : ''})`;
+      if (phase === 'discovery' && this.muxsUri !== null && reason === null) return; // discovery done: the muxs connection follows
+      if (wasConnected) {
+        this.log.warn({ uri: url, reason: text }, 'LNS connection lost; uplinks are kept until it is back');
+        this.failures = 0;
+      }
+      this.failed(phase, text);
+    }));
+  }
+
+  private failed(phase: 'discovery' | 'muxs', reason: string): void {
+    this.counters.connectFailures++;
+    this.lastError = reason;
+    this.connectedAtMs = null;
+    if (phase === 'muxs') this.muxsFailures++;
+    const delayS = this.backoff[Math.min(this.failures, this.backoff.length - 1)]!;
+    this.failures++;
+    const rediscover = phase === 'discovery' || this.muxsFailures >= LNS_REDISCOVER_AFTER;
+    this.log.error({ phase, reason, retryInS: delayS, next: rediscover ? 'discovery' : 'muxs' }, `LNS ${phase} failed`);
+    this.state = 'waiting';
+    this.timer = setTimeout(guard(this.log, (n) => this.count(n), 'lns retry', () => {
+      this.timer = null;
+      if (rediscover) this.discover();
+      else this.connectMuxs();
+    }), delayS * 1000);
+  }
+
+  private discover(): void {
+    this.state = 'discovering';
+    this.muxsUri = null;
+    this.muxsFailures = 0;
+    this.counters.discoveries++;
+    const url = `${this.o.creds.uri.replace(/\/+$/, '')}/router-info`;
+    this.log.info({ uri: url, router: this.router }, 'LNS discovery');
+    this.open(url, 'discovery', (ws) => ws.send(JSON.stringify({ router: this.router })), (ws, text) => {
+      const r = parseLns(text);
+      const m = r.ok ? r.msg : {};
+      if (!r.ok || (typeof m.error !== 'string' && typeof m.uri !== 'string')) {
+        this.counters.messagesInvalid++;
+        ws.close();
+        this.failed('discovery', `router-info answer unusable: ${r.ok ? 'no uri' : r.reason}`);
+        this.ws = null;
+        return;
+      }
+      if (typeof m.error === 'string') {
+        ws.close();
+        this.ws = null;
+        this.failed('discovery', `server refused router ${this.router}: ${m.error}`);
+        return;
+      }
+      this.muxsUri = m.uri as string;
+      this.muxsId = typeof m.muxs === 'string' ? m.muxs : null;
+      this.log.info({ muxs: this.muxsId, uri: this.muxsUri }, 'LNS discovery answered');
+      ws.close();
+      this.ws = null;
+      this.connectMuxs();
+    });
+  }
+
+  private connectMuxs(): void {
+    const url = this.muxsUri;
+    if (url === null) {
+      this.discover();
+      return;
+    }
+    this.state = 'connecting';
+    this.open(url, 'muxs', (ws) => {
+      this.state = 'configuring';
+      ws.send(JSON.stringify({ msgtype: 'version', station: `pktfwd ${this.o.version}`, firmware: null, package: this.o.version, model: 'pktfwd', protocol: 2, features: '' }));
+    }, (ws, text) => this.onMuxsText(ws, text));
+  }
+
+  private onMuxsText(ws: WebSocket, text: string): void {
+    const r = parseLns(text);
+    if (!r.ok) {
+      this.counters.messagesInvalid++;
+      this.log.warn({ reason: r.reason, bytes: text.length }, 'LNS message ignored');
+      return;
+    }
+    const m = r.msg;
+    switch (m.msgtype) {
+      case 'router_config':
+        this.onRouterConfig(m);
+        return;
+      case 'dnmsg':
+        void this.onDnmsg(m).catch((err: Error) => {
+          this.log.error({ err: err.message }, 'dnmsg handling failed');
+          this.count('lns dnmsg');
+        });
+        return;
+      case 'timesync':
+        this.onTimesync(m);
+        return;
+      case 'getxtime':
+        void this.o.counterUs().then((c) => this.send(stringifyLns({ msgtype: 'getxtime', xtime: this.clock.xtimeOf(c) })), () => undefined);
+        return;
+      case 'runcmd':
+      case 'rmtsh':
+        this.log.warn({ msgtype: m.msgtype }, 'LNS remote command refused: remote commands are disabled on this gateway');
+        return;
+      default:
+        this.counters.messagesInvalid++;
+        this.log.warn({ msgtype: typeof m.msgtype === 'string' ? m.msgtype.slice(0, 40) : null }, 'LNS message of an unknown type ignored');
+    }
+    void ws;
+  }
+
+  private onRouterConfig(m: Record<string, unknown>): void {
+    const p = parseRouterConfig(m);
+    if (!p.ok) {
+      this.counters.messagesInvalid++;
+      this.log.error({ reason: p.reason }, 'router_config refused: uplinks are not sent until a usable one comes');
+      return;
+    }
+    const rc = p.rc;
+    const check = checkPlan(rc, this.o.radioChannelsHz);
+    if (!check.usable) {
+      this.log.error({ planHz: rc.channelsHz, radioHz: this.o.radioChannelsHz, region: rc.region },
+        'router_config refused: the radio hears none of the server\'s channels (change the radio\'s channels in the local config to the server\'s plan)');
+      return;
+    }
+    this.counters.routerConfigs++;
+    this.routerConfig = rc;
+    if (check.notHeardHz.length > 0 || check.extraHz.length > 0) {
+      this.log.warn({ notHeardHz: check.notHeardHz, notInPlanHz: check.extraHz, region: rc.region },
+        'router_config: the radio\'s channels differ from the server\'s plan (it keeps its own; the server ignores uplinks outside its plan)');
+    }
+    this.state = 'connected';
+    this.failures = 0;
+    this.muxsFailures = 0;
+    this.counters.connects++;
+    this.connectedAtMs = this.now();
+    this.lastError = null;
+    this.log.info({ region: rc.region, hwspec: rc.hwspec, channels: rc.channelsHz.length, maxEirpDbm: rc.maxEirpDbm, freqRange: rc.freqRange, muxs: this.muxsId }, 'LNS connected, router_config applied');
+    this.flushKept();
+    this.timesync();
+    this.syncTimer = setInterval(guard(this.log, (n) => this.count(n), 'lns timesync', () => this.timesync()), LNS_TIMESYNC_MS);
+    this.syncTimer.unref();
+  }
+
+  private send(text: string): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(text);
+    return true;
+  }
+
+  private timesync(): void {
+    const t = Math.round(performance.now() * 1000);
+    this.syncSent.set(t, performance.now());
+    if (this.syncSent.size > 8) this.syncSent.delete(this.syncSent.keys().next().value as number);
+    this.send(JSON.stringify({ msgtype: 'timesync', txtime: t }));
+  }
+
+  private onTimesync(m: Record<string, unknown>): void {
+    const sent = typeof m.txtime === 'number' ? this.syncSent.get(m.txtime) : undefined;
+    if (sent !== undefined) {
+      this.syncSent.delete(m.txtime as number);
+      this.timesyncRttMs = Math.round((performance.now() - sent) * 100) / 100;
+    }
+    // The server's GPS time is not used to steer the radio time: class B needs the local GPS (see README).
+  }
+
+  private flushKept(): void {
+    const now = this.now();
+    let sent = 0;
+    while (this.kept.length > 0 && this.state === 'connected') {
+      const k = this.kept.shift()!;
+      if (now - k.atMs > this.o.keep.maxAgeMs) {
+        this.counters.uplinksDropped++;
+        continue;
+      }
+      if (!this.send(k.text)) {
+        this.kept.unshift(k);
+        break;
+      }
+      sent++;
+    }
+    if (sent > 0) {
+      this.counters.bufferDelivered += sent;
+      this.log.info({ uplinks: sent }, 'LNS: kept uplinks delivered');
+    }
+  }
+
+  deliver(_rxpks: BufferedUplink[], _stat: string | null, packets: RxPacket[], _nowUs: number): UplinkOutcome[] {
+    const out: UplinkOutcome[] = [];
+    const drs = this.routerConfig?.drs;
+    const wall = this.now();
+    for (const p of packets) {
+      if (p.crcStatus !== 'ok') {
+        out.push('filtered'); // the LNS protocol carries frames with a good CRC only
+        continue;
+      }
+      if (!drs) {
+        this.counters.uplinksDropped++;
+        out.push('lost'); // no router_config yet: nothing says which DR index this is
+        continue;
+      }
+      const dr = uplinkDr(drs, p.radio);
+      const rt = this.o.rxTime?.(p.countUs);
+      const enc = dr < 0 ? { ok: false as const, reason: 'its data rate is not in the server\'s DRs table' } : encodeUplink(p, dr, { xtime: this.clock.xtimeOf(p.countUs), gpstimeUs: rt?.gpsMs !== undefined ? Math.round(rt.gpsMs * 1000) : 0, rxtimeS: (rt?.utcUs !== undefined ? rt.utcUs / 1e6 : wall / 1000) });
+      if (!enc.ok) {
+        this.counters.uplinksDropped++;
+        this.log.debug({ tmst: p.countUs, reason: enc.reason }, 'uplink not sent to the LNS');
+        out.push('filtered');
+        continue;
+      }
+      if (this.state === 'connected' && this.kept.length === 0 && this.send(enc.text)) {
+        this.counters.uplinksSent++;
+        if (this.o.primary) this.o.stats.counters.rxfw++;
+        out.push('forwarded');
+        continue;
+      }
+      this.kept.push({ text: enc.text, atMs: wall });
+      this.counters.uplinksBuffered++;
+      while (this.kept.length > this.o.keep.maxUplinks) {
+        this.kept.shift();
+        this.counters.uplinksDropped++;
+      }
+      out.push('buffered');
+    }
+    return out;
+  }
+
+  /** dnmsg → one TX request (RX1, else RX2 when RX1 cannot be had) → dntxed once it is on the air. */
+  private async onDnmsg(m: Record<string, unknown>): Promise<void> {
+    this.counters.dnmsgReceived++;
+    const d = decodeDnmsg(m);
+    if (!d.ok) {
+      this.counters.dnmsgInvalid++;
+      this.log.warn({ diid: m.diid, reason: d.reason }, 'dnmsg refused');
+      return;
+    }
+    const dn = d.dn;
+    const rc = this.routerConfig;
+    if (!rc) {
+      this.counters.dnmsgRejected++;
+      this.log.warn({ diid: dn.diid }, 'dnmsg before router_config: refused');
+      return;
+    }
+    const tries: { name: string; req: TxRequest | string }[] = [];
+    if (dn.dC === 1) {
+      tries.push({ name: 'class B', req: this.request(dn, rc, dn.slot!, { kind: 'tmms', gpsMs: Math.round(dn.gpstimeUs! / 1000) }) });
+    } else {
+      const at = (offsetS: number): TxRequest['timing'] | string => {
+        const c = this.clock.toCount(dn.xtime!, offsetS * 1_000_000);
+        return c.ok ? { kind: 'tmst', countUs: c.countUs } : c.reason;
+      };
+      if (dn.dC === 2 && dn.xtime === null) {
+        tries.push({ name: 'class C', req: this.request(dn, rc, dn.rx2 ?? dn.rx1!, { kind: 'immediate' }) });
+      } else {
+        if (dn.rx1) tries.push({ name: 'RX1', req: this.request(dn, rc, dn.rx1, at(dn.rxDelayS)) });
+        if (dn.rx2) tries.push({ name: dn.dC === 2 ? 'class C' : 'RX2', req: this.request(dn, rc, dn.rx2, dn.dC === 2 && !dn.rx1 ? { kind: 'immediate' } : at(dn.rxDelayS + 1)) });
+      }
+    }
+    const reasons: string[] = [];
+    for (const t of tries) {
+      if (typeof t.req === 'string') {
+        reasons.push(`${t.name}: ${t.req}`);
+        continue;
+      }
+      const r = await this.o.scheduler.schedule(t.req, dn.diid & 0xffff, (f) => this.onFate(dn, f));
+      if (r.error === null) {
+        this.log.debug({ diid: dn.diid, window: t.name }, 'dnmsg scheduled');
+        return;
+      }
+      reasons.push(`${t.name}: ${r.error}`);
+    }
+    // The LNS protocol has no negative answer to a dnmsg: the server sees no dntxed.
+    this.counters.dnmsgRejected++;
+    this.log.warn({ diid: dn.diid, devEui: dn.devEui, reasons }, 'dnmsg not scheduled (no dntxed will be sent)');
+  }
+
+  private request(dn: DnMsg, rc: RouterConfig, w: { dr: number; freqHz: number }, timing: TxRequest['timing'] | string): TxRequest | string {
+    if (typeof timing === 'string') return timing;
+    const radio = drRadio(rc.drs, w.dr);
+    if (!radio) return `DR ${w.dr} is not a usable entry of the DRs table`;
+    if (rc.freqRange && (w.freqHz < rc.freqRange[0] || w.freqHz > rc.freqRange[1])) return `${w.freqHz} Hz outside the server's freq_range`;
+    return {
+      timing, freqHz: w.freqHz, rfChain: 0, powerDbm: rc.maxEirpDbm ?? 14, radio,
+      ...(radio.modulation === 'FSK' ? { fdevHz: 25_000 } : {}),
+      invertPolarity: radio.modulation === 'LORA', preambleSymbols: radio.modulation === 'LORA' ? 8 : 5, noCrc: true, payload: dn.pdu, warnings: [],
+    };
+  }
+
+  private onFate(dn: DnMsg, f: TxFate): void {
+    if (f.outcome !== 'sent') {
+      this.counters.downlinksNotSent++;
+      this.log.warn({ diid: dn.diid, outcome: f.outcome }, 'downlink did not go out: no dntxed');
+      return;
+    }
+    const text = stringifyLns({ msgtype: 'dntxed', diid: dn.diid, DevEui: dn.devEui, rctx: dn.rctx, xtime: this.clock.xtimeOf(f.startUs), txtime: this.now() / 1000, gpstime: 0 });
+    if (this.send(text)) this.counters.dntxedSent++;
+  }
+
+  /** For the status API. */
+  status(): Record<string, unknown> {
+    const now = this.now();
+    return {
+      uri: this.o.creds.uri, router: this.router, muxs: this.muxsId, muxsUri: this.muxsUri, state: this.state, lastError: this.lastError,
+      connectedForS: this.connectedAtMs === null ? null : Math.round((now - this.connectedAtMs) / 100) / 10,
+      lastMessageAgeS: this.lastMessageAtMs === null ? null : Math.round((now - this.lastMessageAtMs) / 100) / 10,
+      timesyncRttMs: this.timesyncRttMs, region: this.routerConfig?.region ?? null, kept: this.kept.length,
+      auth: this.o.creds.clientCert ? 'client certificate' : Object.keys(this.o.creds.headers).length ? 'token' : 'none', counters: { ...this.counters },
+    };
+  }
+}
+
+/** A socket or TLS failure in words a gateway owner can act on. */
+function describeSocketError(err: Error & { code?: string }): string {
+  const c = err.code ?? '';
+  if (['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED'].includes(c)) {
+    return `server certificate not trusted (${c}): tc.trust does not hold the CA that signed it`;
+  }
+  if (c === 'ERR_TLS_CERT_ALTNAME_INVALID') return `server certificate is for another name (${err.message})`;
+  if (c === 'CERT_HAS_EXPIRED') return 'server certificate has expired';
+  if (/alert (?:bad certificate|unknown ca|certificate required|certificate unknown|handshake failure)/i.test(err.message) || /ALERT_(?:BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_REQUIRED)/.test(c)) {
+    return `server refused the client certificate (tc.crt/tc.key): ${err.message}`;
+  }
+  if (c === 'ENOTFOUND' || c === 'EAI_AGAIN') return `server name not resolved (${c}); retrying`;
+  return `${err.message}${c ? ` (${c})` : ''}`;
+}
