@@ -133,6 +133,7 @@ export class Forwarder extends EventEmitter {
         }),
         gps: gps ? { fix: gps.fix.fix, valid: gps.reference.valid, precise: gps.reference.precise } : null,
         bands: st.regulation.bands,
+        lns: this.lnsBackends.map((b) => ({ name: b.name, connected: b.state === 'connected', counters: { ...b.counters } })),
       };
     });
     this.regulation = new Regulation(g.region === 'auto' ? 'none' : g.region);

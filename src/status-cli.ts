@@ -51,6 +51,12 @@ export function formatStatus(s: ForwarderStatus): string {
     rows.push(['server', `${v.host} (${v.address ?? 'unresolved'}) :${v.portUp}/${v.portDown}: ${v.answering ? 'answering' : 'NOT ANSWERING'}`]);
     rows.push(['  acks', `PUSH_ACK ${age(v.lastPushAckAgeS)}, PULL_ACK ${age(v.lastPullAckAgeS)}; last interval push ${pct(v.pushAckPercent)}, pull ${pct(v.pullAckPercent)}`]);
   }
+  for (const l of s.lns ?? []) {
+    const c = l.counters as Record<string, number>;
+    const state = l.state === 'connected' ? `connected ${age(l.connectedForS as number | null).replace(/ ago$/, '')}` : `${String(l.state).toUpperCase()}${l.lastError ? ` (${l.lastError})` : ''}`;
+    rows.push(['LNS', `${l.uri} router ${l.router}${l.muxs ? `, muxs ${l.muxs}` : ''}: ${state}; auth ${l.auth}${l.region ? `; plan ${l.region}` : ''}`]);
+    rows.push(['  traffic', `last message ${age(l.lastMessageAgeS as number | null)}, timesync RTT ${l.timesyncRttMs === null ? '–' : `${l.timesyncRttMs} ms`}; uplinks ${c.uplinksSent} sent, ${l.kept} kept; dnmsg ${c.dnmsgReceived}, dntxed ${c.dntxedSent}`]);
+  }
   rows.push(['time', `GPS ${s.time.gps}`]);
   rows.push(['received', `${t.rxnb} (CRC ok ${t.rxok}, bad ${t.rxBad}, none ${t.rxNoCrc})${li ? `; last ${s.counters.statIntervalS} s: ${li.rxnb}` : ''}`]);
   rows.push(['forwarded', `${t.rxfw} (filtered ${t.rxFiltered}, lost ${t.rxLost})`]);

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
 import { AirClient, loraUplink, waitFor } from './helpers/harness.js';
-import { shippedConf, spawnCli } from './helpers/cli-process.js';
+import { CLI, shippedConf, spawnCli } from './helpers/cli-process.js';
+import { execFile } from 'node:child_process';
 import { eu868RouterConfig, LnsStandIn, tlsFile, us915RouterConfig } from './helpers/lns-server.js';
 
 const TOKEN = 'Bearer NNSXS.TESTKEY';
@@ -55,7 +56,7 @@ describe('LNS backend beside Semtech UDP, real forwarder process (issue 17)', ()
     const conf = shippedConf();
     conf.gateway_conf = { ...conf.gateway_conf, gateway_ID: '0016C001FF10A235', stat_interval: 3600 };
     conf.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
-    conf.api_conf = { enable: false };
+    conf.api_conf = { enable: true, port: 0 };
     (conf as Record<string, unknown>).lns_conf = [{ station_dir: dir }];
     const cli = spawnCli(conf, udpPort);
     child = cli.child;
@@ -64,7 +65,9 @@ describe('LNS backend beside Semtech UDP, real forwarder process (issue 17)', ()
     air = new AirClient(Number(String(started.air).split(':')[1]));
     await air.listen();
     await waitFor(() => entries().find((e) => e.msg === 'LNS connected, router_config applied'), 10_000, 'LNS connected', out);
+    apiUrl = String((await waitFor(() => entries().find((e) => e.msg === 'status API listening'), 10_000, 'status API', out)).url);
   });
+  let apiUrl = '';
 
   after(async () => {
     child.kill('SIGTERM');
@@ -180,6 +183,26 @@ describe('LNS backend beside Semtech UDP, real forwarder process (issue 17)', ()
     assert.ok(entries().some((e) => e.msg === 'LNS message ignored'));
     assert.ok(entries().some((e) => e.msg === 'dnmsg refused' && /diid/.test(String(e.reason))));
     assert.equal(child.exitCode, null);
+  });
+
+  test('the status API, /metrics and `pktfwd status` show the LNS connection beside the UDP server', async () => {
+    const st = (await (await fetch(`${apiUrl}/api/status`)).json()) as { lns: Record<string, unknown>[]; servers: unknown[] };
+    assert.equal(st.servers.length, 1);
+    const l = st.lns[0]!;
+    assert.equal(l.state, 'connected');
+    assert.equal(l.router, '16:c001:ff10:a235');
+    assert.equal(l.muxs, '::0');
+    assert.equal(l.auth, 'token');
+    assert.equal(l.region, 'EU863');
+    assert.ok(((l.counters as Record<string, number>).dntxedSent ?? 0) >= 3);
+    const metrics = await (await fetch(`${apiUrl}/metrics`)).text();
+    assert.match(metrics, /^pktfwd_lns_connected\{server="wss:\/\/localhost:\d+"\} 1$/m);
+    assert.match(metrics, /^pktfwd_lns_dntxed_sent_total\{server="wss:\/\/localhost:\d+"\} [3-9]$/m);
+    const text = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [CLI, 'status', '--url', apiUrl], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    assert.match(text, /^LNS +wss:\/\/localhost:\d+ router 16:c001:ff10:a235, muxs ::0: connected .*; auth token; plan EU863$/m);
+    assert.match(text, /^ +traffic +last message .* s ago, timesync RTT [\d.]+ ms; uplinks \d+ sent, 0 kept; dnmsg \d+, dntxed \d+$/m);
   });
 
   test('the muxs connection lost: uplinks meanwhile are kept and delivered, in order, once it is back', async () => {

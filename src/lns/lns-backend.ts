@@ -22,8 +22,8 @@ import { XtimeClock } from './xtime.js';
 
 /** Back-off between connection attempts, s (doubling, capped) [Basics Station retries with growing delays]. */
 export const LNS_BACKOFF_S = [1, 2, 4, 8, 16, 30] as const;
-/** Failed muxs connections in a row after which discovery starts again (the muxs may have moved). */
-export const LNS_REDISCOVER_AFTER = 3;
+/** Failed muxs connections in a row after which discovery starts again (the muxs may have moved; Basics Station retries the muxs after 1, 2, 4, 8, 16 s). */
+export const LNS_REDISCOVER_AFTER = 5;
 /** How long a WebSocket handshake (TCP + TLS + HTTP upgrade) may take, ms. */
 export const LNS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Period of the timesync requests while connected, ms (the round trip shows in the status). */

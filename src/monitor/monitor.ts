@@ -78,6 +78,8 @@ export interface MetricsSnapshot {
   servers: MetricsServer[];
   gps: { fix: boolean; valid: boolean; precise: boolean } | null;
   bands: { band: string; remainingMs: number }[];
+  /** LNS servers (lns_conf): name, connected, counters. */
+  lns?: { name: string; connected: boolean; counters: Record<string, number> }[];
 }
 
 /** Minutes of per-channel counts kept. */
@@ -237,6 +239,17 @@ export class Monitor {
         if (a.pullMs !== null) set({ server, kind: 'pull' }, a.pullMs / 1000);
       }
     }, 'gauge');
+    const lnsCounter = (name: string, help: string, key: string) => labelled(name, help, ['server'], (set) => {
+      for (const l of self.snapshot()?.lns ?? []) set({ server: l.name }, l.counters[key] ?? 0);
+    });
+    labelled('pktfwd_lns_connected', '1 while the LNS (Basics Station) connection is up and configured, else 0', ['server'], (set) => {
+      for (const l of self.snapshot()?.lns ?? []) set({ server: l.name }, l.connected ? 1 : 0);
+    }, 'gauge');
+    lnsCounter('pktfwd_lns_connect_failures_total', 'LNS discovery or muxs connections that failed (each retried with back-off)', 'connectFailures');
+    lnsCounter('pktfwd_lns_uplinks_sent_total', 'Uplinks sent to the LNS as updf/jreq/propdf (kept ones included once delivered)', 'uplinksSent');
+    lnsCounter('pktfwd_lns_uplinks_kept_total', 'Uplinks kept while the LNS connection was down', 'uplinksBuffered');
+    lnsCounter('pktfwd_lns_dnmsg_received_total', 'dnmsg (downlink requests) received from the LNS', 'dnmsgReceived');
+    lnsCounter('pktfwd_lns_dntxed_sent_total', 'dntxed sent: downlinks that went out on the air', 'dntxedSent');
     per('pktfwd_buffer_uplinks', 'Uplinks waiting in the store-and-forward buffer', (s) => s.buffer?.uplinks ?? null, 'gauge');
     per('pktfwd_buffer_bytes', 'Bytes of rxpk JSON waiting in the store-and-forward buffer', (s) => s.buffer?.bytes ?? null, 'gauge');
     per('pktfwd_buffer_uplinks_added_total', 'Uplinks put in the buffer (the server was not acknowledging, or older ones were waiting)', up('rxBuffered'));

@@ -167,13 +167,22 @@ function renderStatus(s) {
   el("simulated").hidden = s.radio.type !== "sim";
   var srv = s.servers[0];
   var allOk = s.servers.every(function (v) { return v.answering; });
-  pill(el("server"), allOk, s.servers.length === 1 ? srv.host + (srv.answering ? " answering" : " not answering") : s.servers.filter(function (v) { return v.answering; }).length + " of " + s.servers.length + " servers answering");
+  var lns = s.lns || [];
+  var lnsOk = lns.every(function (l) { return l.state === "connected"; });
+  var total = s.servers.length + lns.length;
+  var up = s.servers.filter(function (v) { return v.answering; }).length + lns.filter(function (l) { return l.state === "connected"; }).length;
+  pill(el("server"), allOk && lnsOk, total === 1 && srv ? srv.host + (srv.answering ? " answering" : " not answering") : total === 1 ? "LNS " + lns[0].state : up + " of " + total + " servers answering");
   var rows = [["gateway ID", s.gatewayId + " (" + s.gatewayIdFrom + ")"]];
   s.servers.forEach(function (v, i) {
     var n = s.servers.length > 1 ? " " + (i + 1) : "";
     rows.push(["server" + n, v.host + " → " + text(v.address) + " :" + v.portUp + "/" + v.portDown + (v.answering ? "" : " (not answering)")]);
     rows.push(["  acks", "PUSH " + fmtAge(v.lastPushAckAgeS) + (v.lastPushRttMs === null ? "" : " (" + v.lastPushRttMs.toFixed(1) + " ms)") + ", PULL " + fmtAge(v.lastPullAckAgeS) + (v.lastPullRttMs === null ? "" : " (" + v.lastPullRttMs.toFixed(1) + " ms)")]);
     if (v.uplink && (v.uplink.outage || v.uplink.buffered > 0)) rows.push(["  buffered", v.uplink.buffered + " uplinks" + (v.uplink.outage ? " (server not acknowledging)" : "")]);
+  });
+  lns.forEach(function (l, i) {
+    var n = lns.length > 1 ? " " + (i + 1) : "";
+    rows.push(["LNS" + n, l.uri + " (router " + l.router + (l.muxs ? ", muxs " + l.muxs : "") + "): " + l.state + (l.lastError ? " (" + l.lastError + ")" : "")]);
+    rows.push(["  traffic", "last message " + fmtAge(l.lastMessageAgeS) + (l.timesyncRttMs === null ? "" : ", RTT " + l.timesyncRttMs.toFixed(1) + " ms") + "; " + l.counters.uplinksSent + " uplinks sent, " + l.kept + " kept; " + l.counters.dntxedSent + " downlinks sent"]);
   });
   var bf = s.buffer && s.buffer.file;
   if (bf && !bf.ok) rows.push(["buffer file", "NOT SAVED (" + bf.reason + "): uplinks kept in memory only"]);

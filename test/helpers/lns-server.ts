@@ -33,7 +33,7 @@ export function us915RouterConfig(): Record<string, unknown> {
   return {
     msgtype: 'router_config', NetID: null, JoinEui: null, region: 'US902', hwspec: 'sx1301/1', freq_range: [902000000, 928000000], DRs: US915_DRS, max_eirp: 30,
     sx1301_conf: [{
-      radio_0: { enable: true, freq: 902700000 }, radio_1: { enable: true, freq: 903300000 },
+      radio_0: { enable: true, freq: 902700000 }, radio_1: { enable: true, freq: 903400000 },
       chan_multiSF_0: ch(0, -400000), chan_multiSF_1: ch(0, -200000), chan_multiSF_2: ch(0, 0), chan_multiSF_3: ch(0, 200000),
       chan_multiSF_4: ch(1, -300000), chan_multiSF_5: ch(1, -100000), chan_multiSF_6: ch(1, 100000), chan_multiSF_7: ch(1, 300000),
       chan_Lora_std: { enable: true, radio: 0, if: 300000, bandwidth: 500000, spread_factor: 8 },
