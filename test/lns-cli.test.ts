@@ -8,24 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
 import { AirClient, loraUplink, waitFor } from './helpers/harness.js';
 import { CLI, shippedConf, spawnCli } from './helpers/cli-process.js';
 import { execFile } from 'node:child_process';
-import { eu868RouterConfig, LnsStandIn, tlsFile, us915RouterConfig } from './helpers/lns-server.js';
+import { eu868RouterConfig, LnsStandIn, stationDir, tlsFile, us915RouterConfig } from './helpers/lns-server.js';
 
 const TOKEN = 'Bearer NNSXS.TESTKEY';
-
-/** A station directory with tc.uri, tc.trust and tc.key (token or PEM key) and maybe tc.crt. */
-export function stationDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-station-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return dir;
-}
 
 /** An unconfirmed data-up frame: DevAddr 26011BDA, FCnt `fcnt`, FPort 1, 4 payload bytes, MIC 0xA1B2C3D4 (wire order D4 C3 B2 A1). */
 function dataUp(fcnt: number): Buffer {

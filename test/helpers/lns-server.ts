@@ -5,7 +5,9 @@
  * bearer token or a client certificate, sending router_config after the
  * gateway's `version`, and recording every message it gets.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 export const TLS_DIR = fileURLToPath(new URL('../../../test/fixtures/lns-tls/', import.meta.url));
 export const tlsFile = (name: string): string => readFileSync(`${TLS_DIR}${name}`, 'utf8');
+
+/** A station directory holding `files` (tc.uri, tc.trust, tc.key, tc.crt). */
+export function stationDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-station-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
 
 /** EU868 DRs (LoRaWAN Regional Parameters: DR0 SF12BW125 … DR6 SF7BW250, DR7 FSK). */
 export const EU868_DRS = [[12, 125, 0], [11, 125, 0], [10, 125, 0], [9, 125, 0], [8, 125, 0], [7, 125, 0], [7, 250, 0], [0, 0, 0], ...Array.from({ length: 8 }, () => [-1, 0, 0])];
