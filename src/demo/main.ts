@@ -15,6 +15,11 @@ import { createLogger } from '../log.js';
 import type { StatsReport } from '../stats.js';
 import { SimulatedDevices, makeFrame, parseFrame, type HeardDownlink } from './devices.js';
 import { NetworkServerStandIn, type PushEvent, type TxAckEvent } from './network-server.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eu868RouterConfig, LnsStandIn, tlsFile, type LnsReceived } from './lns-server.js';
+import { readStationFiles } from '../lns/station-files.js';
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('npm run demo --')
@@ -23,6 +28,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('interval', { type: 'number', default: 3, describe: 'seconds between uplinks of one device' })
   .option('stat-interval', { type: 'number', default: 10, describe: 'forwarder stat_interval, s' })
   .option('verbose', { type: 'boolean', default: false, describe: 'show the forwarder log (info level)' })
+  .option('lns', { type: 'boolean', default: false, describe: 'use the LoRa Basics Station protocol: an LNS stand-in over TLS (test CA, bearer token) instead of Semtech UDP' })
   .strict()
   .help()
   .parseAsync();
@@ -44,6 +50,19 @@ const { config } = parseConfig([{ name: 'global_conf.json', json: readFileSync(c
 config.gateway.statIntervalS = argv['stat-interval'];
 config.gateway.keepaliveIntervalS = 5;
 config.sim.airPort = 0;
+// --lns: an LNS stand-in over TLS instead of the UDP server; the station files as a user would write them.
+let lns: LnsStandIn | null = null;
+if (argv.lns) {
+  const shipped = JSON.parse(readFileSync(confPath, 'utf8')) as { SX1301_conf: Record<string, unknown> };
+  lns = new LnsStandIn({ token: 'Bearer NNSXS.DEMO', routerConfig: () => eu868RouterConfig(shipped.SX1301_conf) });
+  const lnsPort = await lns.start();
+  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-demo-station-'));
+  writeFileSync(join(dir, 'tc.uri'), `wss://localhost:${lnsPort}\n`);
+  writeFileSync(join(dir, 'tc.trust'), tlsFile('ca.crt'));
+  writeFileSync(join(dir, 'tc.key'), 'Authorization: Bearer NNSXS.DEMO\r\n');
+  config.lns = [{ stationDir: dir, creds: readStationFiles(dir) }];
+  config.gateway.servers = [];
+}
 const log = createLogger({ level: argv.verbose ? 'info' : 'warn', format: 'pretty' });
 const sim = new SimConcentrator({
   board: config.board, airAddress: '127.0.0.1', airPort: 0, counterStartUs: config.sim.counterStartUs, log: log.child({ module: 'sim' }),
@@ -58,8 +77,10 @@ const freqsMHz = config.board.multiSfChannels
 const devices = new SimulatedDevices({ airPort: sim.airPortBound, count: argv.devices, freqsMHz });
 await devices.start();
 
-say(`network server stand-in on 127.0.0.1:${nsPort}; forwarder ${config.gateway.gatewayId} on the simulated EU868 concentrator (air port ${sim.airPortBound})`);
-say(`${argv.devices} devices send every ${argv.interval}s; the server answers every 2nd uplink in RX1 (tmst + 1 s), RX2 (tmst + 2 s, 869.525 MHz SF12) if RX1 is refused`);
+if (lns) say(`LNS stand-in on wss://localhost:${lns.port} (Basics Station protocol, TLS with the repository's test CA, bearer token); station files in ${config.lns[0]!.stationDir}`);
+else say(`network server stand-in on 127.0.0.1:${nsPort}; forwarder ${config.gateway.gatewayId} on the simulated EU868 concentrator (air port ${sim.airPortBound})`);
+if (lns) say(`forwarder ${config.gateway.gatewayId} on the simulated EU868 concentrator (air port ${sim.airPortBound}); the LNS answers every 2nd updf with a dnmsg (RX1 at xtime + 1 s, RX2 fallback at + 2 s on 869.525 MHz SF12)`);
+else say(`${argv.devices} devices send every ${argv.interval}s; the server answers every 2nd uplink in RX1 (tmst + 1 s), RX2 (tmst + 2 s, 869.525 MHz SF12) if RX1 is refused`);
 
 // 4. The server's Class A logic: RX1 on the uplink's channel, RX2 as the fallback on an error TX_ACK.
 const pending = new Map<number, { devAddr: number; fcnt: number; rx2: () => void; window: string }>();
@@ -90,6 +111,28 @@ ns.on('txack', (a: TxAckEvent) => {
     say(`  server: ${p.window} downlink for ${hex(p.devAddr)} refused: ${a.error}${p.window === 'RX1' ? ', trying RX2' : ''}`);
     p.rx2();
   }
+});
+// The LNS stand-in's Class A logic: one dnmsg per 2nd uplink with RX1 and RX2; the gateway picks the window.
+let diid = 0;
+lns?.on('message', (m: LnsReceived) => {
+  const msg = m.msg;
+  if (msg.msgtype === 'router_config' || m.path === '/router-info') return;
+  if (msg.msgtype === 'version') {
+    say(`LNS: gateway connected (${String(msg.station)}), router_config EU863 sent`);
+    return;
+  }
+  if (msg.msgtype === 'dntxed') {
+    say(`  LNS: dntxed for diid ${String(msg.diid)} (xtime ${String(msg.xtime)})`);
+    return;
+  }
+  if (msg.msgtype !== 'updf') return;
+  const up = msg.upinfo as { xtime: string; rssi: number; snr: number };
+  const devAddr = (msg.DevAddr as number) >>> 0;
+  const fcnt = msg.FCnt as number;
+  say(`↑ LNS updf ${hex(devAddr)} fcnt ${fcnt}  ${((msg.Freq as number) / 1e6).toFixed(1)} MHz DR${String(msg.DR)}  rssi ${up.rssi} snr ${up.snr}  xtime ${up.xtime}`);
+  if (fcnt % 2 !== 0) return;
+  const pdu = makeFrame(0x60, devAddr, fcnt, Buffer.from('ok')).toString('hex');
+  lns!.sendText(`{"msgtype":"dnmsg","DevEui":"00-00-00-00-00-00-00-00","dC":0,"diid":${++diid},"pdu":"${pdu}","RxDelay":1,"RX1DR":${String(msg.DR)},"RX1Freq":${String(msg.Freq)},"RX2DR":0,"RX2Freq":869525000,"priority":0,"rctx":0,"xtime":${up.xtime}}`);
 });
 devices.on('downlink', (d: HeardDownlink) => {
   downlinksHeard++;
@@ -123,8 +166,10 @@ async function stop(why: string): Promise<void> {
   await fwd.stop();
   devices.stop();
   ns.stop();
+  await lns?.stop();
   const abs = errors.map(Math.abs).sort((a, b) => a - b);
-  say(`stopped (${why}). Server saw ${ns.counts.rxpk} uplinks; devices heard ${downlinksHeard} downlinks` +
+  const seen = lns ? lns.messages('updf').length : ns.counts.rxpk;
+  say(`stopped (${why}). Server saw ${seen} uplinks; devices heard ${downlinksHeard} downlinks` +
     (abs.length ? `, |emission − target| median ${abs[Math.floor(abs.length / 2)]} µs, max ${abs[abs.length - 1]} µs` : ''));
   log.flush();
 }
