@@ -1,4 +1,4 @@
-import type { RxPacket, SendResult, TxPacket, TxStatus } from './types.js';
+import type { BoardConfig, RxPacket, SendResult, TxPacket, TxStatus } from './types.js';
 
 /**
  * The one interface every radio implementation satisfies: the simulated
@@ -42,6 +42,12 @@ export interface Concentrator {
    * far as the driver can tell (the SX1301 emits in hardware and has no hook).
    */
   onTxStart?(callback: (e: { targetUs: number | null; startUs: number }) => void): void;
+  /**
+   * Optional: loads a new channel plan (radio centre frequencies, IF
+   * channels; the TX ranges and gain table stay the board's). The SX1301 is
+   * restarted for it, which restarts its counter; the simulator keeps its.
+   */
+  reconfigure?(board: BoardConfig): Promise<void>;
   /** Optional driver figures (timing, faults) included in the forwarder's stats report. */
   radioStats?(): Record<string, unknown>;
   /** Exceptions its last-resort guards caught (socket, timer, worker callbacks) since start; each was logged. */

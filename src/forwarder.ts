@@ -18,6 +18,7 @@ import { TxScheduler } from './tx-scheduler.js';
 import { ServerUplink } from './server-uplink.js';
 import { Upstream } from './upstream.js';
 import { LnsBackend } from './lns/lns-backend.js';
+import { boardChannelsHz } from './lns/plan-board.js';
 import type { UplinkBackend } from './backend.js';
 
 /** Options of {@link Forwarder}. */
@@ -148,11 +149,16 @@ export class Forwarder extends EventEmitter {
       regulation: this.regulation,
       clockMs: o.wallClockMs,
     });
+    let radioBoard = o.config.board;
     this.lnsBackends = lnsConf.map((l, i) => new LnsBackend({
       name: l.creds.uri, creds: l.creds, gatewayEui: g.gatewayEui, scheduler: this.scheduler, stats: this.stats, primary: this.uplinks.length === 0 && i === 0,
       log: o.log.child({ module: 'lns', server: l.creds.uri }), radioChannelsHz: listeningChannelsHz(o.config),
       keep: { maxUplinks: bc?.enable ? bc.maxUplinks : 0, maxAgeMs: (bc?.maxAgeS ?? 0) * 1000 },
       rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined, counterUs: () => o.concentrator.counterUs(), wallClockMs: o.wallClockMs, version: VERSION,
+      // The server's plan replaces the local one only where nothing else relies on the local one: no UDP server, one LNS.
+      radio: this.links.length === 0 && i === 0 && lnsConf.length === 1 && o.concentrator.reconfigure && g.radio !== 'sx127x'
+        ? { board: () => radioBoard, reconfigure: async (b) => { await o.concentrator.reconfigure!(b); radioBoard = b; } }
+        : undefined,
     }));
     const backends: UplinkBackend[] = [...this.uplinks, ...this.lnsBackends];
     this.upstream = new Upstream({
@@ -397,11 +403,5 @@ export interface ForwarderStatus {
 /** The uplink channels the radio listens on, Hz (the SX127x's one, or the board's enabled IF channels). */
 function listeningChannelsHz(c: ForwarderOptions['config']): number[] {
   if (c.gateway.radio === 'sx127x' && c.sx127x) return [c.sx127x.freqHz];
-  const b = c.board;
-  const out: number[] = [];
-  for (const ch of [...b.multiSfChannels, b.loraStdChannel]) {
-    const r = b.radios[ch.radio];
-    if (ch.enable && r?.enable) out.push(r.freqHz + ch.ifHz);
-  }
-  return [...new Set(out)].sort((a, b2) => a - b2);
+  return boardChannelsHz(c.board);
 }

@@ -139,6 +139,12 @@ export class SimConcentrator implements Concentrator {
     this.log.info({ air: `${this.o.airAddress}:${this.airPortBound}`, counterStartUs: startUs >>> 0 }, 'simulated concentrator started');
   }
 
+  /** Loads a new channel plan; the counter runs on (the simulated chip is not restarted). */
+  async reconfigure(board: BoardConfig): Promise<void> {
+    this.o.board = board;
+    this.o.log.info({ channels: board.multiSfChannels.filter((c) => c.enable).length + (board.loraStdChannel.enable ? 1 : 0) }, 'simulated concentrator: channel plan replaced');
+  }
+
   async stop(): Promise<void> {
     if (!this.clock) return;
     this.clock = null;

@@ -188,6 +188,18 @@ export class Sx1301Concentrator implements Concentrator {
     this.reinit.schedule();
   }
 
+  /**
+   * Loads a new channel plan: the chip is stopped and started again with it
+   * (lgw_stop/lgw_start, as Basics Station does for a router_config), so its
+   * counter restarts from 0.
+   */
+  async reconfigure(board: BoardConfig): Promise<void> {
+    this.o.board = board;
+    if (!this.regs) return;
+    await this.stop();
+    await this.start();
+  }
+
   async stop(): Promise<void> {
     this.reinit.cancel();
     if (this.healthTimer) clearInterval(this.healthTimer);

@@ -8,7 +8,8 @@
  */
 import type { Logger } from 'pino';
 import { WebSocket, type ClientOptions } from 'ws';
-import { guard, type RxPacket } from '../../hal/index.js';
+import { guard, type BoardConfig, type RxPacket } from '../../hal/index.js';
+import { boardChannelsHz, planBoard } from './plan-board.js';
 import type { UplinkBackend } from '../backend.js';
 import type { UplinkOutcome } from '../packet-log.js';
 import type { RxTime, TxRequest } from '../protocol/index.js';
@@ -59,6 +60,11 @@ export interface LnsBackendOptions {
   counterUs: () => Promise<number>;
   wallClockMs?: () => number;
   version: string;
+  /**
+   * When this LNS owns the radio (no UDP server, the first LNS, a radio
+   * that can be reconfigured): the board now, and how to load another plan.
+   */
+  radio?: { board: () => BoardConfig; reconfigure: (b: BoardConfig) => Promise<void> };
   /** Overrides the back-off (tests), s. */
   backoffS?: readonly number[];
 }
@@ -84,7 +90,9 @@ export class LnsBackend implements UplinkBackend {
   connectedAtMs: number | null = null;
   timesyncRttMs: number | null = null;
   routerConfig: RouterConfig | null = null;
-  readonly clock = new XtimeClock(XtimeClock.randomSession());
+  /** Renewed (new session id) when the radio is restarted for a new plan. */
+  clock = new XtimeClock(XtimeClock.randomSession());
+  private radioChannelsHz: number[];
   private ws: WebSocket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
@@ -100,6 +108,7 @@ export class LnsBackend implements UplinkBackend {
     this.log = o.log;
     this.router = id6(o.gatewayEui);
     this.backoff = o.backoffS ?? LNS_BACKOFF_S;
+    this.radioChannelsHz = o.radioChannelsHz;
   }
 
   get name(): string {
@@ -275,7 +284,10 @@ export class LnsBackend implements UplinkBackend {
     const m = r.msg;
     switch (m.msgtype) {
       case 'router_config':
-        this.onRouterConfig(m);
+        void this.onRouterConfig(m).catch((err: Error & { code?: string }) => {
+          this.log.error({ err: err.message, code: err.code }, 'router_config: the radio could not be restarted with the server\'s plan');
+          ws.close();
+        });
         return;
       case 'dnmsg':
         void this.onDnmsg(m).catch((err: Error) => {
@@ -300,7 +312,7 @@ export class LnsBackend implements UplinkBackend {
     void ws;
   }
 
-  private onRouterConfig(m: Record<string, unknown>): void {
+  private async onRouterConfig(m: Record<string, unknown>): Promise<void> {
     const p = parseRouterConfig(m);
     if (!p.ok) {
       this.counters.messagesInvalid++;
@@ -308,9 +320,32 @@ export class LnsBackend implements UplinkBackend {
       return;
     }
     const rc = p.rc;
-    const check = checkPlan(rc, this.o.radioChannelsHz);
+    const radio = this.o.radio;
+    if (radio && rc.sx1301) {
+      // The server's plan replaces the local one (Basics Station restarts its radio the same way).
+      const pb = planBoard(radio.board(), rc.sx1301);
+      if (!pb.ok) {
+        this.log.error({ reason: pb.reason, region: rc.region }, 'router_config refused: the radio cannot do the server\'s channel plan');
+        return;
+      }
+      const now = radio.board();
+      const same = JSON.stringify([now.radios.map((r) => [r.enable, r.freqHz]), now.multiSfChannels, now.loraStdChannel, now.fskChannel]) ===
+        JSON.stringify([pb.board.radios.map((r) => [r.enable, r.freqHz]), pb.board.multiSfChannels, pb.board.loraStdChannel, pb.board.fskChannel]);
+      if (!same) {
+        const before = this.radioChannelsHz;
+        await radio.reconfigure(pb.board);
+        this.radioChannelsHz = boardChannelsHz(pb.board);
+        // A restarted radio may have restarted its counter: times of the old session must not be used.
+        const old = this.clock.session;
+        let session = XtimeClock.randomSession();
+        while (session === old) session = XtimeClock.randomSession();
+        this.clock = new XtimeClock(session);
+        this.log.info({ region: rc.region, channelsHz: this.radioChannelsHz, previousHz: before }, 'router_config: the server\'s channel plan loaded into the radio');
+      }
+    }
+    const check = checkPlan(rc, this.radioChannelsHz);
     if (!check.usable) {
-      this.log.error({ planHz: rc.channelsHz, radioHz: this.o.radioChannelsHz, region: rc.region },
+      this.log.error({ planHz: rc.channelsHz, radioHz: this.radioChannelsHz, region: rc.region },
         'router_config refused: the radio hears none of the server\'s channels (change the radio\'s channels in the local config to the server\'s plan)');
       return;
     }
@@ -318,7 +353,7 @@ export class LnsBackend implements UplinkBackend {
     this.routerConfig = rc;
     if (check.notHeardHz.length > 0 || check.extraHz.length > 0) {
       this.log.warn({ notHeardHz: check.notHeardHz, notInPlanHz: check.extraHz, region: rc.region },
-        'router_config: the radio\'s channels differ from the server\'s plan (it keeps its own; the server ignores uplinks outside its plan)');
+        `router_config: the radio's channels differ from the server's plan (${radio ? 'the radio keeps the channels it could take' : 'this radio keeps its own: it is shared with UDP servers or cannot be reconfigured'}; the server ignores uplinks outside its plan)`);
     }
     this.state = 'connected';
     this.failures = 0;

@@ -21,6 +21,8 @@ export interface RouterConfig {
   nocca: boolean;
   nodc: boolean;
   nodwell: boolean;
+  /** The first sx1301_conf entry as sent (radios and IF channels), or null. */
+  sx1301: Record<string, unknown> | null;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -63,6 +65,7 @@ export function parseRouterConfig(m: Record<string, unknown>): { ok: true; rc: R
       region: typeof m.region === 'string' ? m.region : '', hwspec: typeof m.hwspec === 'string' ? m.hwspec : '', drs, freqRange,
       maxEirpDbm: isNum(m.max_eirp) ? m.max_eirp : null, channelsHz: [...new Set(channelsHz)].sort((a, b) => a - b),
       nocca: m.nocca === true, nodc: m.nodc === true, nodwell: m.nodwell === true,
+      sx1301: Array.isArray(m.sx1301_conf) && typeof m.sx1301_conf[0] === 'object' && m.sx1301_conf[0] !== null ? (m.sx1301_conf[0] as Record<string, unknown>) : null,
     },
   };
 }
