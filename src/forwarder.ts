@@ -34,6 +34,8 @@ export interface ForwarderOptions {
   gps?: GpsService;
   /** Clock of the uplink buffer's age limit, ms (tests simulate long outages). */
   bufferClockMs?: () => number;
+  /** Back-off of the LNS reconnections, s (tests; default LNS_BACKOFF_S). */
+  lnsBackoffS?: readonly number[];
 }
 
 /**
@@ -153,8 +155,8 @@ export class Forwarder extends EventEmitter {
     this.lnsBackends = lnsConf.map((l, i) => new LnsBackend({
       name: l.creds.uri, creds: l.creds, gatewayEui: g.gatewayEui, scheduler: this.scheduler, stats: this.stats, primary: this.uplinks.length === 0 && i === 0,
       log: o.log.child({ module: 'lns', server: l.creds.uri }), radioChannelsHz: listeningChannelsHz(o.config),
-      keep: { maxUplinks: bc?.enable ? bc.maxUplinks : 0, maxAgeMs: (bc?.maxAgeS ?? 0) * 1000 },
-      rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined, counterUs: () => o.concentrator.counterUs(), wallClockMs: o.wallClockMs, version: VERSION,
+      keep: bc?.enable ? { maxUplinks: bc.maxUplinks, maxBytes: bc.maxBytes, maxAgeMs: bc.maxAgeS * 1000 } : null,
+      rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined, counterUs: () => o.concentrator.counterUs(), wallClockMs: o.wallClockMs, version: VERSION, backoffS: o.lnsBackoffS,
       // The server's plan replaces the local one only where nothing else relies on the local one: no UDP server, one LNS.
       radio: this.links.length === 0 && i === 0 && lnsConf.length === 1 && o.concentrator.reconfigure && g.radio !== 'sx127x'
         ? { board: () => radioBoard, reconfigure: async (b) => { await o.concentrator.reconfigure!(b); radioBoard = b; } }

@@ -108,4 +108,29 @@ describe('router_config plan loaded into the radio', () => {
       await c.stop();
     }
   });
+
+  test('muxs refused 5 times in a row: discovery again, then connected; the back-off doubles (here scaled to ms)', async () => {
+    let refusals = 0;
+    const lns = new LnsStandIn({ routerConfig: () => eu868RouterConfig(shippedConf().SX1301_conf!), refuseMuxs: () => (refusals++ < 5 ? 503 : null) });
+    const port = await lns.start();
+    const dir = stationDir({ 'tc.uri': `wss://localhost:${port}`, 'tc.trust': tlsFile('ca.crt') });
+    const config = testConfig({ servers: [] }, {}, { lns_conf: [{ station_dir: dir }] as never });
+    const mem = memoryLogger('info');
+    const sim = new SimConcentrator({ board: config.board, airAddress: '127.0.0.1', airPort: 0, counterStartUs: null, log: mem.log.child({ module: 'sim' }) });
+    const fwd = new Forwarder({ config, concentrator: sim, log: mem.log, lnsBackoffS: [0.01, 0.02, 0.04, 0.08, 0.16, 0.3] });
+    await fwd.start();
+    try {
+      await waitFor(() => fwd.lnsBackends[0]!.state === 'connected', 10_000, 'connected', () => JSON.stringify(mem.lines().slice(-5)));
+      const fails = mem.lines().filter((l) => l.msg === 'LNS muxs failed');
+      assert.equal(fails.length, 5);
+      assert.deepEqual(fails.map((f) => f.retryInS), [0.01, 0.02, 0.04, 0.08, 0.16]);
+      assert.deepEqual(fails.map((f) => f.next), ['muxs', 'muxs', 'muxs', 'muxs', 'discovery']);
+      assert.match(String(fails[0]!.reason), /HTTP 503/);
+      assert.equal(lns.received.filter((r) => r.path === '/router-info').length, 2, 'discovered twice');
+      assert.equal(fwd.lnsBackends[0]!.counters.connects, 1);
+    } finally {
+      await fwd.stop();
+      await lns.stop();
+    }
+  });
 });

@@ -33,6 +33,8 @@ export interface LnsStandInOptions {
   token?: string;
   /** Ask for and check client certificates against the test CA. */
   clientCerts?: boolean;
+  /** Answer the muxs upgrade with this HTTP status instead (a muxs that moved or is down), while it returns one. */
+  refuseMuxs?: () => number | null;
   /** What router_config to send after `version`. */
   routerConfig: () => Record<string, unknown>;
 }
@@ -73,6 +75,12 @@ export class LnsStandIn extends EventEmitter {
       if (this.o.token !== undefined && auth !== this.o.token) {
         this.refused.push({ path, why: `Authorization ${auth ?? 'missing'}` });
         socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      const refuse = path !== '/router-info' ? this.o.refuseMuxs?.() ?? null : null;
+      if (refuse !== null) {
+        this.refused.push({ path, why: `HTTP ${refuse}` });
+        socket.end(`HTTP/1.1 ${refuse} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, path));

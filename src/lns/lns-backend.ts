@@ -15,7 +15,7 @@ import type { UplinkOutcome } from '../packet-log.js';
 import type { RxTime, TxRequest } from '../protocol/index.js';
 import type { ForwarderStats } from '../stats.js';
 import type { TxFate, TxScheduler } from '../tx-scheduler.js';
-import type { BufferedUplink } from '../uplink-buffer.js';
+import { UplinkBuffer, type BufferedUplink, type UplinkBufferLimits } from '../uplink-buffer.js';
 import { decodeDnmsg, drRadio, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, type DnMsg } from './messages.js';
 import { checkPlan, parseRouterConfig, type RouterConfig } from './router-config.js';
 import type { StationCredentials } from './station-files.js';
@@ -53,8 +53,8 @@ export interface LnsBackendOptions {
   log: Logger;
   /** The radio's listening channels, Hz, compared with the server's plan. */
   radioChannelsHz: number[];
-  /** Uplinks kept while disconnected, at most, and their age limit, ms. */
-  keep: { maxUplinks: number; maxAgeMs: number };
+  /** Uplinks kept while disconnected (buffer_conf's limits: count, bytes of message JSON, age); null: none kept. */
+  keep: UplinkBufferLimits | null;
   /** GPS time of a reception (precise reference only). */
   rxTime?: (countUs: number) => RxTime | undefined;
   counterUs: () => Promise<number>;
@@ -67,11 +67,6 @@ export interface LnsBackendOptions {
   radio?: { board: () => BoardConfig; reconfigure: (b: BoardConfig) => Promise<void> };
   /** Overrides the back-off (tests), s. */
   backoffS?: readonly number[];
-}
-
-interface Kept {
-  text: string;
-  atMs: number;
 }
 
 /** One LNS server. */
@@ -98,7 +93,9 @@ export class LnsBackend implements UplinkBackend {
   private syncTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private muxsFailures = 0;
-  private readonly kept: Kept[] = [];
+  /** Uplink messages kept while disconnected, oldest first (the store-and-forward buffer the UDP side uses). */
+  readonly kept: UplinkBuffer | null;
+  private seq = 0;
   private readonly log: Logger;
   private readonly router: string;
   private readonly backoff: readonly number[];
@@ -109,6 +106,7 @@ export class LnsBackend implements UplinkBackend {
     this.router = id6(o.gatewayEui);
     this.backoff = o.backoffS ?? LNS_BACKOFF_S;
     this.radioChannelsHz = o.radioChannelsHz;
+    this.kept = o.keep ? new UplinkBuffer(o.keep, () => this.now()) : null;
   }
 
   get name(): string {
@@ -120,7 +118,7 @@ export class LnsBackend implements UplinkBackend {
   }
 
   get buffered(): number {
-    return this.kept.length;
+    return this.kept?.length ?? 0;
   }
 
   get pendingAcks(): number {
@@ -392,19 +390,22 @@ export class LnsBackend implements UplinkBackend {
   }
 
   private flushKept(): void {
-    const now = this.now();
+    const kept = this.kept;
+    if (!kept) return;
     let sent = 0;
-    while (this.kept.length > 0 && this.state === 'connected') {
-      const k = this.kept.shift()!;
-      if (now - k.atMs > this.o.keep.maxAgeMs) {
-        this.counters.uplinksDropped++;
-        continue;
+    while (kept.length > 0 && this.state === 'connected') {
+      const batch = kept.peek(64 * 1024);
+      if (batch.length === 0) break;
+      const done: BufferedUplink[] = [];
+      for (const k of batch) {
+        if (!this.send(k.rxpk)) break;
+        done.push(k);
       }
-      if (!this.send(k.text)) {
-        this.kept.unshift(k);
-        break;
-      }
-      sent++;
+      kept.remove(done);
+      sent += done.length;
+      this.counters.uplinksSent += done.length;
+      if (this.o.primary) this.o.stats.counters.rxfw += done.length;
+      if (done.length < batch.length) break;
     }
     if (sent > 0) {
       this.counters.bufferDelivered += sent;
@@ -435,18 +436,19 @@ export class LnsBackend implements UplinkBackend {
         out.push('filtered');
         continue;
       }
-      if (this.state === 'connected' && this.kept.length === 0 && this.send(enc.text)) {
+      if (this.state === 'connected' && this.buffered === 0 && this.send(enc.text)) {
         this.counters.uplinksSent++;
         if (this.o.primary) this.o.stats.counters.rxfw++;
         out.push('forwarded');
         continue;
       }
-      this.kept.push({ text: enc.text, atMs: wall });
-      this.counters.uplinksBuffered++;
-      while (this.kept.length > this.o.keep.maxUplinks) {
-        this.kept.shift();
+      if (!this.kept) {
         this.counters.uplinksDropped++;
+        out.push('lost'); // buffer_conf.enable false: nothing is kept, as on the UDP side
+        continue;
       }
+      this.kept.push([{ rxpk: enc.text, seq: ++this.seq }], wall);
+      this.counters.uplinksBuffered++;
       out.push('buffered');
     }
     return out;
@@ -530,7 +532,8 @@ export class LnsBackend implements UplinkBackend {
       uri: this.o.creds.uri, router: this.router, muxs: this.muxsId, muxsUri: this.muxsUri, state: this.state, lastError: this.lastError,
       connectedForS: this.connectedAtMs === null ? null : Math.round((now - this.connectedAtMs) / 100) / 10,
       lastMessageAgeS: this.lastMessageAtMs === null ? null : Math.round((now - this.lastMessageAtMs) / 100) / 10,
-      timesyncRttMs: this.timesyncRttMs, region: this.routerConfig?.region ?? null, kept: this.kept.length,
+      timesyncRttMs: this.timesyncRttMs, region: this.routerConfig?.region ?? null, kept: this.buffered,
+      keptDropped: this.kept ? { ...this.kept.dropped } : null,
       auth: this.o.creds.clientCert ? 'client certificate' : Object.keys(this.o.creds.headers).length ? 'token' : 'none', counters: { ...this.counters },
     };
   }
