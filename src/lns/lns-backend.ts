@@ -9,14 +9,16 @@
 import type { Logger } from 'pino';
 import { WebSocket, type ClientOptions } from 'ws';
 import { guard, type BoardConfig, type RxPacket } from '../../hal/index.js';
-import { boardChannelsHz, planBoard } from './plan-board.js';
+import { boardChannelsHz, planBoard, samePlan } from './plan-board.js';
 import type { UplinkBackend } from '../backend.js';
 import type { UplinkOutcome } from '../packet-log.js';
-import type { RxTime, TxRequest } from '../protocol/index.js';
+import type { RxTime } from '../protocol/index.js';
 import type { ForwarderStats } from '../stats.js';
 import type { TxFate, TxScheduler } from '../tx-scheduler.js';
 import { UplinkBuffer, type BufferedUplink, type UplinkBufferLimits } from '../uplink-buffer.js';
-import { decodeDnmsg, drRadio, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, type DnMsg } from './messages.js';
+import { decodeDnmsg, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, type DnMsg } from './messages.js';
+import { downlinkWindows } from './downlink-windows.js';
+import { describeSocketError } from './socket-errors.js';
 import { checkPlan, parseRouterConfig, type RouterConfig } from './router-config.js';
 import type { StationCredentials } from './station-files.js';
 import { XtimeClock } from './xtime.js';
@@ -326,18 +328,12 @@ export class LnsBackend implements UplinkBackend {
         this.log.error({ reason: pb.reason, region: rc.region }, 'router_config refused: the radio cannot do the server\'s channel plan');
         return;
       }
-      const now = radio.board();
-      const same = JSON.stringify([now.radios.map((r) => [r.enable, r.freqHz]), now.multiSfChannels, now.loraStdChannel, now.fskChannel]) ===
-        JSON.stringify([pb.board.radios.map((r) => [r.enable, r.freqHz]), pb.board.multiSfChannels, pb.board.loraStdChannel, pb.board.fskChannel]);
-      if (!same) {
+      if (!samePlan(radio.board(), pb.board)) {
         const before = this.radioChannelsHz;
         await radio.reconfigure(pb.board);
         this.radioChannelsHz = boardChannelsHz(pb.board);
         // A restarted radio may have restarted its counter: times of the old session must not be used.
-        const old = this.clock.session;
-        let session = XtimeClock.randomSession();
-        while (session === old) session = XtimeClock.randomSession();
-        this.clock = new XtimeClock(session);
+        this.clock = this.clock.nextSession();
         this.log.info({ region: rc.region, channelsHz: this.radioChannelsHz, previousHz: before }, 'router_config: the server\'s channel plan loaded into the radio');
       }
     }
@@ -470,21 +466,7 @@ export class LnsBackend implements UplinkBackend {
       this.log.warn({ diid: dn.diid }, 'dnmsg before router_config: refused');
       return;
     }
-    const tries: { name: string; req: TxRequest | string }[] = [];
-    if (dn.dC === 1) {
-      tries.push({ name: 'class B', req: this.request(dn, rc, dn.slot!, { kind: 'tmms', gpsMs: Math.round(dn.gpstimeUs! / 1000) }) });
-    } else {
-      const at = (offsetS: number): TxRequest['timing'] | string => {
-        const c = this.clock.toCount(dn.xtime!, offsetS * 1_000_000);
-        return c.ok ? { kind: 'tmst', countUs: c.countUs } : c.reason;
-      };
-      if (dn.dC === 2 && dn.xtime === null) {
-        tries.push({ name: 'class C', req: this.request(dn, rc, dn.rx2 ?? dn.rx1!, { kind: 'immediate' }) });
-      } else {
-        if (dn.rx1) tries.push({ name: 'RX1', req: this.request(dn, rc, dn.rx1, at(dn.rxDelayS)) });
-        if (dn.rx2) tries.push({ name: dn.dC === 2 ? 'class C' : 'RX2', req: this.request(dn, rc, dn.rx2, dn.dC === 2 && !dn.rx1 ? { kind: 'immediate' } : at(dn.rxDelayS + 1)) });
-      }
-    }
+    const tries = downlinkWindows(dn, rc, this.clock);
     const reasons: string[] = [];
     for (const t of tries) {
       if (typeof t.req === 'string') {
@@ -501,18 +483,6 @@ export class LnsBackend implements UplinkBackend {
     // The LNS protocol has no negative answer to a dnmsg: the server sees no dntxed.
     this.counters.dnmsgRejected++;
     this.log.warn({ diid: dn.diid, devEui: dn.devEui, reasons }, 'dnmsg not scheduled (no dntxed will be sent)');
-  }
-
-  private request(dn: DnMsg, rc: RouterConfig, w: { dr: number; freqHz: number }, timing: TxRequest['timing'] | string): TxRequest | string {
-    if (typeof timing === 'string') return timing;
-    const radio = drRadio(rc.drs, w.dr);
-    if (!radio) return `DR ${w.dr} is not a usable entry of the DRs table`;
-    if (rc.freqRange && (w.freqHz < rc.freqRange[0] || w.freqHz > rc.freqRange[1])) return `${w.freqHz} Hz outside the server's freq_range`;
-    return {
-      timing, freqHz: w.freqHz, rfChain: 0, powerDbm: rc.maxEirpDbm ?? 14, radio,
-      ...(radio.modulation === 'FSK' ? { fdevHz: 25_000 } : {}),
-      invertPolarity: radio.modulation === 'LORA', preambleSymbols: radio.modulation === 'LORA' ? 8 : 5, noCrc: true, payload: dn.pdu, warnings: [],
-    };
   }
 
   private onFate(dn: DnMsg, f: TxFate): void {
@@ -537,19 +507,4 @@ export class LnsBackend implements UplinkBackend {
       auth: this.o.creds.clientCert ? 'client certificate' : Object.keys(this.o.creds.headers).length ? 'token' : 'none', counters: { ...this.counters },
     };
   }
-}
-
-/** A socket or TLS failure in words a gateway owner can act on. */
-function describeSocketError(err: Error & { code?: string }): string {
-  const c = err.code ?? '';
-  if (['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED'].includes(c)) {
-    return `server certificate not trusted (${c}): tc.trust does not hold the CA that signed it`;
-  }
-  if (c === 'ERR_TLS_CERT_ALTNAME_INVALID') return `server certificate is for another name (${err.message})`;
-  if (c === 'CERT_HAS_EXPIRED') return 'server certificate has expired';
-  if (/alert (?:bad certificate|unknown ca|certificate required|certificate unknown|handshake failure)/i.test(err.message) || /ALERT_(?:BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_REQUIRED)/.test(c)) {
-    return `server refused the client certificate (tc.crt/tc.key): ${err.message}`;
-  }
-  if (c === 'ENOTFOUND' || c === 'EAI_AGAIN') return `server name not resolved (${c}); retrying`;
-  return `${err.message}${c ? ` (${c})` : ''}`;
 }

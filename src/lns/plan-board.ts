@@ -78,3 +78,9 @@ export function boardChannelsHz(b: BoardConfig): number[] {
   }
   return [...new Set(out)].sort((a, b2) => a - b2);
 }
+
+/** Two boards receive the same (radio centres and IF channels equal). */
+export function samePlan(a: BoardConfig, b: BoardConfig): boolean {
+  const key = (x: BoardConfig) => JSON.stringify([x.radios.map((r) => [r.enable, r.freqHz]), x.multiSfChannels, x.loraStdChannel, x.fskChannel]);
+  return key(a) === key(b);
+}

@@ -38,6 +38,13 @@ export class XtimeClock {
     return 1 + Math.floor(Math.random() * 255);
   }
 
+  /** A clock for a new session (another id, counting from the next reading): after the radio restarted. */
+  nextSession(): XtimeClock {
+    let id = XtimeClock.randomSession();
+    while (id === this.session) id = XtimeClock.randomSession();
+    return new XtimeClock(id, this.unit);
+  }
+
   /**
    * The linear counter value of the u32 counter reading `countUs`, extending
    * over wraps. A reading a little older than the last (an uplink stamped

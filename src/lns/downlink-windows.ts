@@ -1,0 +1,48 @@
+/**
+ * A checked `dnmsg` as the TX requests to try, in order [Basics Station docs
+ * "The LNS Protocol", dnmsg]: class A RX1 at xtime + RxDelay s, then RX2 one
+ * second later (RX1DR/RX1Freq, RX2DR/RX2Freq); class C at once on the RX2
+ * settings when it has no xtime; class B at its GPS time. Each window is a
+ * request or the reason it cannot be one (another session's xtime, a DR the
+ * table lacks, a frequency outside freq_range). Pure.
+ */
+import type { TxRequest } from '../protocol/index.js';
+import { drRadio, type DnMsg } from './messages.js';
+import type { RouterConfig } from './router-config.js';
+import type { XtimeClock } from './xtime.js';
+
+/** Downlink power without a max_eirp in router_config, dBm (EU868's default EIRP budget for RX windows). */
+export const LNS_DEFAULT_POWER_DBM = 14;
+
+/** One window to try. */
+export interface DownlinkWindow {
+  name: 'RX1' | 'RX2' | 'class B' | 'class C';
+  req: TxRequest | string;
+}
+
+/** The windows of `dn`, in the order to try them. */
+export function downlinkWindows(dn: DnMsg, rc: RouterConfig, clock: XtimeClock): DownlinkWindow[] {
+  if (dn.dC === 1) return [{ name: 'class B', req: request(dn, rc, dn.slot!, { kind: 'tmms', gpsMs: Math.round(dn.gpstimeUs! / 1000) }) }];
+  const at = (offsetS: number): TxRequest['timing'] | string => {
+    const c = clock.toCount(dn.xtime!, offsetS * 1_000_000);
+    return c.ok ? { kind: 'tmst', countUs: c.countUs } : c.reason;
+  };
+  if (dn.dC === 2 && dn.xtime === null) return [{ name: 'class C', req: request(dn, rc, dn.rx2 ?? dn.rx1!, { kind: 'immediate' }) }];
+  const out: DownlinkWindow[] = [];
+  if (dn.rx1) out.push({ name: 'RX1', req: request(dn, rc, dn.rx1, at(dn.rxDelayS)) });
+  if (dn.rx2) out.push({ name: dn.dC === 2 ? 'class C' : 'RX2', req: request(dn, rc, dn.rx2, dn.dC === 2 && !dn.rx1 ? { kind: 'immediate' } : at(dn.rxDelayS + 1)) });
+  return out;
+}
+
+function request(dn: DnMsg, rc: RouterConfig, w: { dr: number; freqHz: number }, timing: TxRequest['timing'] | string): TxRequest | string {
+  if (typeof timing === 'string') return timing;
+  const radio = drRadio(rc.drs, w.dr);
+  if (!radio) return `DR ${w.dr} is not a usable entry of the DRs table`;
+  if (rc.freqRange && (w.freqHz < rc.freqRange[0] || w.freqHz > rc.freqRange[1])) return `${w.freqHz} Hz outside the server's freq_range`;
+  return {
+    timing, freqHz: w.freqHz, rfChain: 0, powerDbm: rc.maxEirpDbm ?? LNS_DEFAULT_POWER_DBM, radio,
+    ...(radio.modulation === 'FSK' ? { fdevHz: 25_000 } : {}),
+    // LoRaWAN downlinks: inverted I/Q, no payload CRC, 8-symbol preamble (FSK: 5 bytes) [LoRaWAN 1.0.x §4, PF4 STD_*_PREAMB].
+    invertPolarity: radio.modulation === 'LORA', preambleSymbols: radio.modulation === 'LORA' ? 8 : 5, noCrc: true, payload: dn.pdu, warnings: [],
+  };
+}
