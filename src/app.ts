@@ -88,6 +88,10 @@ export function checkConfig(args: AppArgs): number {
   const g = loaded.config.gateway;
   process.stderr.write(`gateway ID ${g.gatewayId.toUpperCase()} (${g.gatewayIdFrom})\n`);
   process.stderr.write(g.radio === 'sim' ? `warning: ${SIMULATED}\n` : `radio ${g.radio}\n`);
+  for (const l of loaded.config.lns) {
+    const auth = l.creds.clientCert ? 'client certificate tc.crt/tc.key' : Object.keys(l.creds.headers).length ? `token (${Object.keys(l.creds.headers).join(', ')} header from tc.key)` : 'no credentials';
+    process.stderr.write(`LNS ${l.creds.uri} (${l.stationDir}): ${auth}; server trust ${l.creds.trust !== null ? 'tc.trust' : 'the system CAs'}\n`);
+  }
   process.stderr.write(`config OK (${loaded.files.join(', ')})\n`);
   return 0;
 }

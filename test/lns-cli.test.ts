@@ -133,6 +133,7 @@ describe('LNS backend beside Semtech UDP, real forwarder process (issue 17)', ()
     assert.equal(Number(txXtime & 0xffffffffn), dl.count_us, 'dntxed xtime = the counter the emission started at');
     assert.equal(txXtime >> 48n, updfXtime >> 48n, 'same session');
     assert.equal(tx.DevEui, '00-04-A3-0B-00-1C-05-30');
+    assert.deepEqual([tx.DR, tx.Freq, tx.seqno], [5, 868100000, 7], 'the window used');
   });
 
   test('RX1 already passed: the same dnmsg goes out in RX2 (one second later, RX2 settings)', async () => {
@@ -145,6 +146,8 @@ describe('LNS backend beside Semtech UDP, real forwarder process (issue 17)', ()
     const dl = await waitFor(() => air.downlinks().slice(before).find((d) => d.freq === 869.525), 5000, 'RX2 emission on the air');
     assert.equal(dl.target_us, Number((xt + 2_000_000n) & 0xffffffffn));
     assert.equal(dl.datr, 'SF9BW125');
+    const tx = (await waitFor(() => lns.messages('dntxed').find((m) => m.msg.diid === 8), 100, 'dntxed 8')).msg;
+    assert.deepEqual([tx.DR, tx.Freq], [3, 869525000], 'dntxed names RX2');
   });
 
   test('class C without xtime goes out at once on RX2', async () => {

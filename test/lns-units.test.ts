@@ -14,7 +14,8 @@ import { decodeDnmsg, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, drRad
 import { checkPlan, parseRouterConfig } from '../src/lns/router-config.js';
 import { parseConfig } from '../src/config/index.js';
 import { EU868_DRS, US915_DRS, tlsFile, us915RouterConfig } from './helpers/lns-server.js';
-import { shippedConf } from './helpers/cli-process.js';
+import { CLI, shippedConf } from './helpers/cli-process.js';
+import { spawnSync } from 'node:child_process';
 import type { RxPacket } from '../hal/index.js';
 
 describe('xtime', () => {
@@ -93,6 +94,24 @@ describe('station files', () => {
       [{ 'tc.uri': 'ws://x:1', 'tc.key': 'Authorization: Bearer x' }, /unencrypted/],
     ];
     for (const [files, re] of bad) assert.throws(() => readStationFiles(dir(files)), re, JSON.stringify(Object.keys(files)));
+  });
+
+  test('pktfwd check-config (real CLI): one line per LNS; a bad tc.trust exits 2 with one line naming the key', () => {
+    const conf = shippedConf();
+    conf.gateway_conf = { ...conf.gateway_conf, radio: 'sim', servers: [] };
+    const good = dir({ 'tc.uri': 'wss://lns.example:8887', 'tc.trust': tlsFile('ca.crt'), 'tc.key': 'Authorization: Bearer X\r\n' });
+    const confDir = dir({});
+    writeFileSync(join(confDir, 'global_conf.json'), JSON.stringify({ ...conf, lns_conf: [{ station_dir: good }] }));
+    const ok = spawnSync(process.execPath, [CLI, 'check-config', '--config', join(confDir, 'global_conf.json')], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, new RegExp(`^LNS wss://lns.example:8887 \\(${good}\\): token \\(Authorization header from tc.key\\); server trust tc.trust$`, 'm'));
+    const bad = dir({ 'tc.uri': 'wss://lns.example:8887', 'tc.trust': 'not a certificate' });
+    writeFileSync(join(confDir, 'global_conf.json'), JSON.stringify({ ...conf, lns_conf: [{ station_dir: bad }] }));
+    const r = spawnSync(process.execPath, [CLI, 'check-config', '--config', join(confDir, 'global_conf.json')], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /lns_conf\[0\]\.station_dir: .*tc\.trust: holds no PEM certificate/);
   });
 
   test('a bad lns_conf stops the config load with one line naming the key and the file', () => {

@@ -18,19 +18,21 @@ export const LNS_DEFAULT_POWER_DBM = 14;
 export interface DownlinkWindow {
   name: 'RX1' | 'RX2' | 'class B' | 'class C';
   req: TxRequest | string;
+  /** Its DR index and frequency (for dntxed). */
+  window: { dr: number; freqHz: number } | null;
 }
 
 /** The windows of `dn`, in the order to try them. */
 export function downlinkWindows(dn: DnMsg, rc: RouterConfig, clock: XtimeClock): DownlinkWindow[] {
-  if (dn.dC === 1) return [{ name: 'class B', req: request(dn, rc, dn.slot!, { kind: 'tmms', gpsMs: Math.round(dn.gpstimeUs! / 1000) }) }];
+  if (dn.dC === 1) return [{ name: 'class B', window: dn.slot, req: request(dn, rc, dn.slot!, { kind: 'tmms', gpsMs: Math.round(dn.gpstimeUs! / 1000) }) }];
   const at = (offsetS: number): TxRequest['timing'] | string => {
     const c = clock.toCount(dn.xtime!, offsetS * 1_000_000);
     return c.ok ? { kind: 'tmst', countUs: c.countUs } : c.reason;
   };
-  if (dn.dC === 2 && dn.xtime === null) return [{ name: 'class C', req: request(dn, rc, dn.rx2 ?? dn.rx1!, { kind: 'immediate' }) }];
+  if (dn.dC === 2 && dn.xtime === null) return [{ name: 'class C', window: dn.rx2 ?? dn.rx1, req: request(dn, rc, dn.rx2 ?? dn.rx1!, { kind: 'immediate' }) }];
   const out: DownlinkWindow[] = [];
-  if (dn.rx1) out.push({ name: 'RX1', req: request(dn, rc, dn.rx1, at(dn.rxDelayS)) });
-  if (dn.rx2) out.push({ name: dn.dC === 2 ? 'class C' : 'RX2', req: request(dn, rc, dn.rx2, dn.dC === 2 && !dn.rx1 ? { kind: 'immediate' } : at(dn.rxDelayS + 1)) });
+  if (dn.rx1) out.push({ name: 'RX1', window: dn.rx1, req: request(dn, rc, dn.rx1, at(dn.rxDelayS)) });
+  if (dn.rx2) out.push({ name: dn.dC === 2 ? 'class C' : 'RX2', window: dn.rx2, req: request(dn, rc, dn.rx2, dn.dC === 2 && !dn.rx1 ? { kind: 'immediate' } : at(dn.rxDelayS + 1)) });
   return out;
 }
 

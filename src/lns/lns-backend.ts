@@ -473,7 +473,7 @@ export class LnsBackend implements UplinkBackend {
         reasons.push(`${t.name}: ${t.req}`);
         continue;
       }
-      const r = await this.o.scheduler.schedule(t.req, dn.diid & 0xffff, (f) => this.onFate(dn, f));
+      const r = await this.o.scheduler.schedule(t.req, dn.diid & 0xffff, (f) => this.onFate(dn, f, t.window));
       if (r.error === null) {
         this.log.debug({ diid: dn.diid, window: t.name }, 'dnmsg scheduled');
         return;
@@ -485,13 +485,14 @@ export class LnsBackend implements UplinkBackend {
     this.log.warn({ diid: dn.diid, devEui: dn.devEui, reasons }, 'dnmsg not scheduled (no dntxed will be sent)');
   }
 
-  private onFate(dn: DnMsg, f: TxFate): void {
+  private onFate(dn: DnMsg, f: TxFate, window: { dr: number; freqHz: number } | null): void {
     if (f.outcome !== 'sent') {
       this.counters.downlinksNotSent++;
       this.log.warn({ diid: dn.diid, outcome: f.outcome }, 'downlink did not go out: no dntxed');
       return;
     }
-    const text = stringifyLns({ msgtype: 'dntxed', diid: dn.diid, DevEui: dn.devEui, rctx: dn.rctx, xtime: this.clock.xtimeOf(f.startUs), txtime: this.now() / 1000, gpstime: 0 });
+    // Basics Station also sends seqno, DR and Freq of the window used; gpstime 0: not computed from the counter here.
+    const text = stringifyLns({ msgtype: 'dntxed', seqno: dn.diid, diid: dn.diid, DevEui: dn.devEui, rctx: dn.rctx, xtime: this.clock.xtimeOf(f.startUs), txtime: this.now() / 1000, gpstime: 0, ...(window ? { DR: window.dr, Freq: window.freqHz } : {}) });
     if (this.send(text)) this.counters.dntxedSent++;
   }
 
