@@ -9,11 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EmulatedSx127x, Sx1276Emulator, Sx127xConcentrator } from '../hal/index.js';
-import { Sx127xModem } from '../hal/sx127x/modem.js';
-import { Reg } from '../hal/sx127x/registers.js';
 import { Forwarder } from '../src/forwarder.js';
 import { memoryLogger, testConfig, waitFor } from './helpers/harness.js';
+import { deviceReceiver, emulatedSx127xRadio } from './helpers/sx127x-gateway.js';
 import { shippedConf } from './helpers/cli-process.js';
 import { eu868RouterConfig, LnsStandIn, stationDir, tlsFile } from './helpers/lns-server.js';
 
@@ -26,14 +24,7 @@ describe('LNS on the SX127x gateway (emulated SX1276)', () => {
     const dir = stationDir({ 'tc.uri': `wss://localhost:${port}`, 'tc.trust': tlsFile('ca.crt'), 'tc.key': 'Authorization: Bearer K\n' });
     const config = testConfig({ radio: 'sx127x', servers: [] }, {}, { lns_conf: [{ station_dir: dir }] as never });
     const mem = memoryLogger('info');
-    const emu = new EmulatedSx127x({ clockUs });
-    const sx = config.sx127x!;
-    const conc = new Sx127xConcentrator({
-      open: async () => emu.hardware(),
-      rx: { freqHz: sx.freqHz, sf: sx.spreadingFactor, bwHz: sx.bandwidthHz, codeRate: sx.codeRate, syncWord: sx.syncWord },
-      paOutput: sx.paOutput, txPowerMaxDbm: sx.txPowerMaxDbm, txFreqMinHz: sx.txFreqMinHz, txFreqMaxHz: sx.txFreqMaxHz,
-      log: mem.log, clockUs,
-    });
+    const { emu, conc } = emulatedSx127xRadio(config, mem.log, clockUs);
     const fwd = new Forwarder({ config, concentrator: conc, log: mem.log });
     await fwd.start();
     try {
@@ -56,11 +47,7 @@ describe('LNS on the SX127x gateway (emulated SX1276)', () => {
       assert.ok(Math.abs(errUs) <= 10_000, `TX started ${errUs.toFixed(0)} µs from RX1`);
       assert.equal(tx.settings.txIqInverted, true);
       assert.equal(tx.settings.spreadingFactor, 7);
-      const device = new Sx1276Emulator({ now: clockUs });
-      const modem = new Sx127xModem(device);
-      await modem.startRx({ freqHz: 868_100_000, sf: 7, bwHz: 125000, codeRate: '4/5', syncWord: 0x34 });
-      await modem.write(Reg.InvertIQ, 0x67);
-      await modem.write(Reg.InvertIQ2, 0x19);
+      const device = await deviceReceiver(868_100_000, 7, clockUs);
       assert.ok(device.injectFrame({ payload: tx.payload, sf: 7, bwHz: 125000, crc: tx.settings.crcOn ? 'ok' : 'none', rssiDbm: -50, snrDb: 9, freqHz: tx.settings.freqHz, syncWord: tx.settings.syncWord, iqInverted: tx.settings.txIqInverted }), `device: ${device.lastRejection}`);
       const dntxed = await waitFor(() => lns.messages('dntxed').find((m) => m.msg.diid === 42), 3000, 'dntxed');
       const txX = BigInt(dntxed.msg.xtime as string);

@@ -8,13 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EmulatedSx127x, Sx1276Emulator, Sx127xConcentrator } from '../hal/index.js';
 import type { EmulatedTx } from '../hal/sx127x/sx1276-emulator.js';
-import { Sx127xModem } from '../hal/sx127x/modem.js';
 import { Reg } from '../hal/sx127x/registers.js';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
 import { Forwarder } from '../src/forwarder.js';
 import { memoryLogger, testConfig, waitFor } from './helpers/harness.js';
+import { deviceReceiver, emulatedSx127xRadio } from './helpers/sx127x-gateway.js';
 
 const clockUs = () => performance.now() * 1000;
 
@@ -38,30 +37,13 @@ function joinRequest(devNonce: number): Buffer {
   return b;
 }
 
-/** The device's radio after the uplink: RX on `freqHz`/`sf`, inverted I/Q (sx127x.md §10 "RX inverted"). */
-async function deviceReceiver(freqHz: number, sf: 7 | 12): Promise<Sx1276Emulator> {
-  const chip = new Sx1276Emulator({ now: clockUs });
-  const modem = new Sx127xModem(chip);
-  await modem.startRx({ freqHz, sf, bwHz: 125000, codeRate: '4/5', syncWord: 0x34 });
-  await modem.write(Reg.InvertIQ, 0x67);
-  await modem.write(Reg.InvertIQ2, 0x19);
-  return chip;
-}
-
 describe('OTAA join through the SX127x gateway (emulated SX1276)', () => {
   test('join-accept in RX1 (tmst + 5 s) and in RX2 (tmst + 6 s, 869.525 MHz SF12), IQ inverted, within the device window', async () => {
     const ns = new NetworkServerStandIn();
     const port = await ns.start();
     const config = testConfig({ serv_port_up: port, serv_port_down: port, radio: 'sx127x' });
     const { log } = memoryLogger('info');
-    const emu = new EmulatedSx127x({ clockUs });
-    const sx = config.sx127x!;
-    const conc = new Sx127xConcentrator({
-      open: async () => emu.hardware(),
-      rx: { freqHz: sx.freqHz, sf: sx.spreadingFactor, bwHz: sx.bandwidthHz, codeRate: sx.codeRate, syncWord: sx.syncWord },
-      paOutput: sx.paOutput, txPowerMaxDbm: sx.txPowerMaxDbm, txFreqMinHz: sx.txFreqMinHz, txFreqMaxHz: sx.txFreqMaxHz,
-      log, clockUs,
-    });
+    const { emu, conc } = emulatedSx127xRadio(config, log, clockUs);
     const fwd = new Forwarder({ config, concentrator: conc, log });
     // The test server: RX1 for DevNonce 1, RX2 for DevNonce 2.
     const acceptOf = (nonce: number) => Buffer.concat([Buffer.from([0x20]), Buffer.alloc(16, nonce)]);
@@ -106,7 +88,7 @@ describe('OTAA join through the SX127x gateway (emulated SX1276)', () => {
         assert.equal(tx.settings.syncWord, 0x34);
         assert.equal(tx.settings.lowDataRateOptimize, sf === 12);
         // The device, listening with inverted I/Q on that channel, receives it.
-        const device = await deviceReceiver(freqHz, sf);
+        const device = await deviceReceiver(freqHz, sf, clockUs);
         const heard = device.injectFrame({
           payload: tx.payload, sf: tx.settings.spreadingFactor, bwHz: tx.settings.bandwidthHz, crc: tx.settings.crcOn ? 'ok' : 'none',
           rssiDbm: -50, snrDb: 9, freqHz: tx.settings.freqHz, syncWord: tx.settings.syncWord, iqInverted: tx.settings.txIqInverted,
