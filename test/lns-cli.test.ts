@@ -157,6 +157,35 @@ describe('LNS backend beside Semtech UDP, real forwarder process (issue 17)', ()
     await waitFor(() => air.downlinks().slice(before).some((d) => d.freq === 869.525 && d.imme === true), 5000, 'immediate emission on the air');
   });
 
+  test('dnsched: each entry goes out at its xtime on its DR and Freq, a bad entry is refused by index, and no dntxed follows', async () => {
+    const before = air.downlinks().length;
+    const dntxedBefore = lns.messages('dntxed').length;
+    const now = BigInt(await air.listen());
+    const session = updfXtime & ~0xffffffffffffn;
+    const at = (ms: number) => session | ((updfXtime & 0xffff00000000n) + now + BigInt(ms * 1000));
+    const x1 = at(400), x2 = at(700);
+    // Written by hand: xtime as a bare 63-bit integer, as a server writes it.
+    lns.sendText(`{"msgtype":"dnsched","schedule":[{"diid":21,"DR":5,"Freq":869525000,"pdu":"A1B2","xtime":${x1}},{"diid":22,"DR":3,"Freq":868300000,"pdu":"C3","xtime":${x2},"priority":1},{"diid":23,"DR":5,"pdu":"00","xtime":${x2}}]}`);
+    const refused = await waitFor(() => entries().find((e) => e.msg === 'dnsched entry refused'), 5000, 'entry 2 refused', out);
+    assert.equal(refused.entry, 2);
+    assert.match(String(refused.reason), /Freq/);
+    const sent = await waitFor(() => { const d = air.downlinks().slice(before); return d.length >= 2 ? d : undefined; }, 5000, 'two dnsched emissions', out);
+    assert.deepEqual(sent.map((d) => [d.target_us, d.freq, d.datr, d.size]), [
+      [Number(x1 & 0xffffffffn), 869.525, 'SF7BW125', 2],
+      [Number(x2 & 0xffffffffn), 868.3, 'SF9BW125', 1],
+    ]);
+    assert.ok(sent.every((d) => d.ipol === true), 'inverted I/Q (a downlink)');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(lns.messages('dntxed').length, dntxedBefore, 'no dntxed for dnsched frames');
+  });
+
+  test('router_config\'s nocca/nodc/nodwell are ignored with one line saying what stays', () => {
+    const line = entries().find((e) => typeof e.msg === 'string' && e.msg.startsWith('router_config\'s development settings ignored'));
+    assert.ok(line, out());
+    assert.deepEqual(line.flags, ['nodc', 'nocca', 'nodwell']);
+    assert.match(String(line.msg), /duty cycles stay enforced/);
+  });
+
   test('a dnmsg with an xtime of another session is refused with its reason, nothing emitted, no dntxed', async () => {
     const other = updfXtime ^ (1n << 48n);
     const before = air.downlinks().length;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { XtimeClock } from '../src/lns/xtime.js';
 import { readStationFiles } from '../src/lns/station-files.js';
-import { decodeDnmsg, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, drRadio } from '../src/lns/messages.js';
+import { decodeDnmsg, decodeDnsched, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, drRadio } from '../src/lns/messages.js';
 import { checkPlan, parseRouterConfig } from '../src/lns/router-config.js';
 import { parseConfig } from '../src/config/index.js';
 import { EU868_DRS, US915_DRS, tlsFile, us915RouterConfig } from './helpers/lns-server.js';
@@ -178,6 +178,20 @@ describe('messages', () => {
     }
     const d = decodeDnmsg({ ...ok, RxDelay: 0 });
     assert.equal(d.ok && d.dn.rxDelayS, 1, 'RxDelay 0 means 1 s (LoRaWAN)');
+  });
+
+  test('dnsched: gpstime (µs), ontime (s) and xtime entries kept; each bad entry named by index and field', () => {
+    const p = parseLns('{"msgtype":"dnsched","schedule":[{"diid":1,"DR":3,"Freq":869525000,"pdu":"0102","gpstime":1400000000123456},'
+      + '{"DR":3,"Freq":869525000,"pdu":"03","ontime":1400000001,"rctx":1,"priority":9},{"DR":5,"Freq":868100000,"pdu":"04","xtime":40532396646334464},'
+      + '{"DR":3,"Freq":869525000,"pdu":"05"},{"DR":3,"pdu":"05","gpstime":1},{"DR":99,"Freq":869525000,"pdu":"05","gpstime":1},{"DR":3,"Freq":869525000,"pdu":"","gpstime":1},7]}');
+    assert.ok(p.ok);
+    const d = decodeDnsched(p.ok ? p.msg : {});
+    assert.ok(d.ok);
+    if (!d.ok) return;
+    assert.deepEqual(d.entries.map((e) => e.at), [{ kind: 'gpstime', us: 1400000000123456 }, { kind: 'gpstime', us: 1400000001000000 }, { kind: 'xtime', xtime: 40532396646334464n }]);
+    assert.deepEqual([d.entries[0]!.diid, Buffer.from(d.entries[0]!.pdu).toString('hex'), d.entries[1]!.rctx, d.entries[1]!.priority], [1, '0102', 1, 9]);
+    assert.deepEqual(d.bad.map((b) => [b.index, b.reason.split(':')[0]]), [[3, 'needs gpstime, ontime or xtime'], [4, 'Freq'], [5, 'DR'], [6, 'pdu'], [7, 'not an object']]);
+    assert.equal(decodeDnsched({ msgtype: 'dnsched' }).ok, false, 'no schedule list');
   });
 });
 

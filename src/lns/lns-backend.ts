@@ -14,10 +14,10 @@ import type { UplinkBackend } from '../backend.js';
 import type { UplinkOutcome } from '../packet-log.js';
 import type { RxTime } from '../protocol/index.js';
 import type { ForwarderStats } from '../stats.js';
-import type { TxFate, TxScheduler } from '../tx-scheduler.js';
+import type { TxScheduler } from '../tx-scheduler.js';
 import { UplinkBuffer, type BufferedUplink, type UplinkBufferLimits } from '../uplink-buffer.js';
-import { decodeDnmsg, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, type DnMsg } from './messages.js';
-import { downlinkWindows } from './downlink-windows.js';
+import { encodeUplink, id6, parseLns, stringifyLns, uplinkDr } from './messages.js';
+import { LnsDownlinks, type LnsDownlinkCounters } from './lns-downlinks.js';
 import { describeSocketError } from './socket-errors.js';
 import { checkPlan, parseRouterConfig, type RouterConfig } from './router-config.js';
 import type { StationCredentials } from './station-files.js';
@@ -32,14 +32,20 @@ export const LNS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Period of the timesync requests while connected, ms (the round trip shows in the status). */
 export const LNS_TIMESYNC_MS = 30_000;
 
+/** router_config's development settings and what this gateway does instead [Basics Station docs: nocca, nodc, nodwell]. */
+const LNS_TEST_FLAGS = [
+  { key: 'nodc', what: 'nodc (no duty-cycle limits): the EU868 sub-band duty cycles stay enforced' },
+  { key: 'nocca', what: 'nocca (no listen-before-talk): this gateway does no listen-before-talk anyway' },
+  { key: 'nodwell', what: 'nodwell (no dwell-time limits): this gateway limits no dwell time anyway (the server keeps AS923/US915 dwell)' },
+] as const;
+
 /** Connection state, as the status API shows it. */
 export type LnsState = 'discovering' | 'connecting' | 'configuring' | 'connected' | 'waiting' | 'stopped';
 
 /** Counters of one LNS backend. */
-export interface LnsCounters {
+export interface LnsCounters extends LnsDownlinkCounters {
   connects: number; connectFailures: number; discoveries: number;
   uplinksSent: number; uplinksBuffered: number; uplinksDropped: number; bufferDelivered: number;
-  dnmsgReceived: number; dnmsgInvalid: number; dnmsgRejected: number; dntxedSent: number; downlinksNotSent: number;
   messagesInvalid: number; routerConfigs: number;
 }
 
@@ -76,6 +82,7 @@ export class LnsBackend implements UplinkBackend {
   readonly counters: LnsCounters = {
     connects: 0, connectFailures: 0, discoveries: 0, uplinksSent: 0, uplinksBuffered: 0, uplinksDropped: 0, bufferDelivered: 0,
     dnmsgReceived: 0, dnmsgInvalid: 0, dnmsgRejected: 0, dntxedSent: 0, downlinksNotSent: 0, messagesInvalid: 0, routerConfigs: 0,
+    dnschedReceived: 0, dnschedScheduled: 0, dnschedRefused: 0,
   };
   state: LnsState = 'stopped';
   /** The muxs URI from discovery. */
@@ -102,9 +109,14 @@ export class LnsBackend implements UplinkBackend {
   private readonly router: string;
   private readonly backoff: readonly number[];
   private readonly syncSent = new Map<number, number>();
+  private readonly downlinks: LnsDownlinks;
 
   constructor(private readonly o: LnsBackendOptions) {
     this.log = o.log;
+    this.downlinks = new LnsDownlinks({
+      scheduler: o.scheduler, log: o.log, counters: this.counters, send: (t) => this.send(t), clock: () => this.clock,
+      routerConfig: () => this.routerConfig, rxTime: o.rxTime, nowMs: () => this.now(),
+    });
     this.router = id6(o.gatewayEui);
     this.backoff = o.backoffS ?? LNS_BACKOFF_S;
     this.radioChannelsHz = o.radioChannelsHz;
@@ -290,9 +302,10 @@ export class LnsBackend implements UplinkBackend {
         });
         return;
       case 'dnmsg':
-        void this.onDnmsg(m).catch((err: Error) => {
-          this.log.error({ err: err.message }, 'dnmsg handling failed');
-          this.count('lns dnmsg');
+      case 'dnsched':
+        void (m.msgtype === 'dnmsg' ? this.downlinks.dnmsg(m) : this.downlinks.dnsched(m)).catch((err: Error) => {
+          this.log.error({ err: err.message, msgtype: m.msgtype }, 'downlink message handling failed');
+          this.count(`lns ${m.msgtype as string}`);
         });
         return;
       case 'timesync':
@@ -356,6 +369,11 @@ export class LnsBackend implements UplinkBackend {
     this.connectedAtMs = this.now();
     this.lastError = null;
     this.log.info({ region: rc.region, hwspec: rc.hwspec, channels: rc.channelsHz.length, maxEirpDbm: rc.maxEirpDbm, freqRange: rc.freqRange, muxs: this.muxsId }, 'LNS connected, router_config applied');
+    const asked = LNS_TEST_FLAGS.filter((f) => rc[f.key]);
+    if (asked.length > 0) {
+      // Basics Station's production builds ignore these development settings too (src/s2e.c, CFG_prod).
+      this.log.info({ flags: asked.map((f) => f.key), region: rc.region }, `router_config's development settings ignored, as in Basics Station's production builds: ${asked.map((f) => f.what).join('; ')}`);
+    }
     this.flushKept();
     this.timesync();
     this.syncTimer = setInterval(guard(this.log, (n) => this.count(n), 'lns timesync', () => this.timesync()), LNS_TIMESYNC_MS);
@@ -448,52 +466,6 @@ export class LnsBackend implements UplinkBackend {
       out.push('buffered');
     }
     return out;
-  }
-
-  /** dnmsg → one TX request (RX1, else RX2 when RX1 cannot be had) → dntxed once it is on the air. */
-  private async onDnmsg(m: Record<string, unknown>): Promise<void> {
-    this.counters.dnmsgReceived++;
-    const d = decodeDnmsg(m);
-    if (!d.ok) {
-      this.counters.dnmsgInvalid++;
-      this.log.warn({ diid: m.diid, reason: d.reason }, 'dnmsg refused');
-      return;
-    }
-    const dn = d.dn;
-    const rc = this.routerConfig;
-    if (!rc) {
-      this.counters.dnmsgRejected++;
-      this.log.warn({ diid: dn.diid }, 'dnmsg before router_config: refused');
-      return;
-    }
-    const tries = downlinkWindows(dn, rc, this.clock);
-    const reasons: string[] = [];
-    for (const t of tries) {
-      if (typeof t.req === 'string') {
-        reasons.push(`${t.name}: ${t.req}`);
-        continue;
-      }
-      const r = await this.o.scheduler.schedule(t.req, dn.diid & 0xffff, (f) => this.onFate(dn, f, t.window));
-      if (r.error === null) {
-        this.log.debug({ diid: dn.diid, window: t.name }, 'dnmsg scheduled');
-        return;
-      }
-      reasons.push(`${t.name}: ${r.error}`);
-    }
-    // The LNS protocol has no negative answer to a dnmsg: the server sees no dntxed.
-    this.counters.dnmsgRejected++;
-    this.log.warn({ diid: dn.diid, devEui: dn.devEui, reasons }, 'dnmsg not scheduled (no dntxed will be sent)');
-  }
-
-  private onFate(dn: DnMsg, f: TxFate, window: { dr: number; freqHz: number } | null): void {
-    if (f.outcome !== 'sent') {
-      this.counters.downlinksNotSent++;
-      this.log.warn({ diid: dn.diid, outcome: f.outcome }, 'downlink did not go out: no dntxed');
-      return;
-    }
-    // Basics Station also sends seqno, DR and Freq of the window used; gpstime 0: not computed from the counter here.
-    const text = stringifyLns({ msgtype: 'dntxed', seqno: dn.diid, diid: dn.diid, DevEui: dn.devEui, rctx: dn.rctx, xtime: this.clock.xtimeOf(f.startUs), txtime: this.now() / 1000, gpstime: 0, ...(window ? { DR: window.dr, Freq: window.freqHz } : {}) });
-    if (this.send(text)) this.counters.dntxedSent++;
   }
 
   /** For the status API. */

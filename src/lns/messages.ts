@@ -182,3 +182,53 @@ export function decodeDnmsg(m: Record<string, unknown>): { ok: true; dn: DnMsg }
   if (dC === 2 && !dn.rx2 && !dn.rx1) return { ok: false, reason: 'class C dnmsg needs RX2DR/RX2Freq' };
   return { ok: true, dn };
 }
+
+/** One checked entry of a `dnsched` schedule: a frame at a GPS time or an xtime, no device, no dntxed. */
+export interface DnSchedEntry {
+  diid: number;
+  priority: number;
+  rctx: number;
+  dr: number;
+  freqHz: number;
+  pdu: Uint8Array;
+  /** When: GPS time in µs (`gpstime`, or `ontime` in whole seconds), or the radio's xtime. */
+  at: { kind: 'gpstime'; us: number } | { kind: 'xtime'; xtime: bigint };
+}
+
+/**
+ * Checks a `dnsched` object: `schedule` is a list of frames, each with DR,
+ * Freq, pdu and one of gpstime (µs), ontime (GPS seconds) or xtime
+ * [Basics Station src/s2e.c handle_dnsched: those four are mandatory; diid,
+ * priority, rctx optional; no dntxed follows since there is no DevEui].
+ * Good entries come back in `entries`, each bad one as `{ index, reason }`.
+ */
+export function decodeDnsched(m: Record<string, unknown>): { ok: true; entries: DnSchedEntry[]; bad: { index: number; reason: string }[] } | { ok: false; reason: string } {
+  if (!Array.isArray(m.schedule)) return { ok: false, reason: 'schedule: expected a list' };
+  const entries: DnSchedEntry[] = [];
+  const bad: { index: number; reason: string }[] = [];
+  m.schedule.forEach((s: unknown, index) => {
+    const reason = (r: string) => bad.push({ index, reason: r });
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) return reason('not an object');
+    const e = s as Record<string, unknown>;
+    if (!isInt(e.DR) || e.DR < 0 || e.DR > 15) return reason('DR: expected a data rate index 0..15');
+    if (!isInt(e.Freq) || e.Freq < 100e6 || e.Freq > 1100e6) return reason('Freq: expected a frequency in Hz');
+    if (typeof e.pdu !== 'string' || !/^(?:[0-9A-Fa-f]{2})+$/.test(e.pdu) || e.pdu.length > 510) return reason('pdu: expected 1..255 bytes as hex digits');
+    let at: DnSchedEntry['at'];
+    if (e.gpstime !== undefined) {
+      if (!isInt(e.gpstime) || e.gpstime <= 0) return reason('gpstime: expected a positive integer (µs)');
+      at = { kind: 'gpstime', us: e.gpstime };
+    } else if (e.ontime !== undefined) {
+      if (!isInt(e.ontime) || e.ontime <= 0) return reason('ontime: expected a positive integer (GPS seconds)');
+      at = { kind: 'gpstime', us: e.ontime * 1_000_000 };
+    } else if (typeof e.xtime === 'bigint') {
+      at = { kind: 'xtime', xtime: e.xtime };
+    } else {
+      return reason('needs gpstime, ontime or xtime');
+    }
+    entries.push({
+      diid: isInt(e.diid) ? e.diid : 0, priority: isInt(e.priority) ? e.priority : 0, rctx: isInt(e.rctx) ? e.rctx : 0,
+      dr: e.DR, freqHz: e.Freq, pdu: Buffer.from(e.pdu, 'hex'), at,
+    });
+  });
+  return { ok: true, entries, bad };
+}
