@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -20,31 +20,14 @@ import { utcToGpsMs } from '../hal/gps/time-reference.js';
 import { NetworkServerStandIn, type PushEvent } from '../src/demo/network-server.js';
 import { Forwarder } from '../src/forwarder.js';
 import { concentratorPps, GpsService } from '../src/gps.js';
+import { captureEpochs, gpsReplaySkip as skip, PtyPair } from './helpers/gps-replay.js';
 import { AirClient, loraUplink, memoryLogger, testConfig, waitFor } from './helpers/harness.js';
-import { NMEA_DIR } from './helpers/shared-kit.js';
 
-const CAPTURE = join(NMEA_DIR, 'quectel-L70.log');
 const haveSocat = spawnSync('sh', ['-c', 'command -v socat']).status === 0;
-const skip = !haveSocat ? 'socat not installed (apt-get install socat; .ci/run does)' : !existsSync(CAPTURE) ? `${CAPTURE} is missing (set PKTFWD_SHARED_DIR)` : false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The capture's sentences grouped by epoch (the hhmmss of their time field); comment lines dropped. */
-function epochs(): { utcMs: number; lines: string[] }[] {
-  const out: { key: string; lines: string[] }[] = [];
-  for (const raw of readFileSync(CAPTURE, 'latin1').split('\n')) {
-    const l = raw.replace(/\r$/, '');
-    if (!l.startsWith('$')) continue;
-    const t = /^\$[A-Z]+,(\d{6})(\.\d+)?,/.exec(l)?.[1];
-    if (t && (out.length === 0 || out.at(-1)!.key !== t)) out.push({ key: t, lines: [] });
-    out.at(-1)?.lines.push(`${l}\r\n`);
-  }
-  // 2022-03-09 (the capture's date), time of each epoch.
-  return out.map((e) => ({ utcMs: Date.UTC(2022, 2, 9, Number(e.key.slice(0, 2)), Number(e.key.slice(2, 4)), Number(e.key.slice(4, 6))), lines: e.lines }));
-}
-
 test('serial GPS end to end: capture replayed through a pty, PPS on the sim; uplinks get time/tmms, stat the position, a tmms downlink goes out on its counter', { skip, timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pktfwd-gps-'));
-  const socat = spawn('socat', ['pty,raw,echo=0,link=' + join(dir, 'gps'), 'pty,raw,echo=0,link=' + join(dir, 'feed')], { stdio: 'ignore' });
+  const pty = new PtyPair();
   const ns = new NetworkServerStandIn();
   const stats: Record<string, unknown>[] = [];
   const rxpk: { tmst: number; time?: string; tmms?: number }[] = [];
@@ -53,38 +36,24 @@ test('serial GPS end to end: capture replayed through a pty, PPS on the sim; upl
     if (e.stat) stats.push(e.stat);
   });
   const port = await ns.start();
-  const config = testConfig({ serv_port_up: port, serv_port_down: port, stat_interval: 2, keepalive_interval: 1, gps_tty_path: join(dir, 'gps') });
+  const config = testConfig({ serv_port_up: port, serv_port_down: port, stat_interval: 2, keepalive_interval: 1, gps_tty_path: pty.gps });
   const { log, lines } = memoryLogger();
   const sim = new SimConcentrator({ board: config.board, airAddress: '127.0.0.1', airPort: 0, counterStartUs: 4_290_000_000, log: log.child({ module: 'sim' }) });
   const gps = new GpsService({ concentrator: sim, pps: concentratorPps(sim), log: log.child({ module: 'gps' }) });
   const fwd = new Forwarder({ config, concentrator: sim, log, gps });
   let source: SerialGpsSource | null = null;
-  let feed = -1;
   const air = { c: null as AirClient | null };
   try {
-    await waitFor(() => existsSync(join(dir, 'gps')) && existsSync(join(dir, 'feed')), 5000, 'socat ptys');
+    await pty.ready();
     await fwd.start();
     gps.start();
-    source = new SerialGpsSource({ path: join(dir, 'gps'), baudRate: 9600, ubx: false, log: log.child({ module: 'gps' }) }, gps);
+    source = new SerialGpsSource({ path: pty.gps, baudRate: 9600, ubx: false, log: log.child({ module: 'gps' }) }, gps);
     source.start();
     await waitFor(() => source!.state === 'open', 5000, 'serial port open');
     air.c = new AirClient(sim.airPortBound);
     const startCount = await air.c.listen();
-    feed = openSync(join(dir, 'feed'), 'w');
-    // Align with the sim's counter seconds: each PPS datagram goes ~30 ms after a whole counter second.
-    const t0 = performance.now();
-    const firstBoundaryMs = (1_000_000 - (startCount % 1_000_000)) / 1000 + 30;
-    const eps = epochs().slice(0, 6);
-    for (const [k, e] of eps.entries()) {
-      const due = t0 + firstBoundaryMs + k * 1000;
-      await sleep(Math.max(0, due - performance.now()));
-      air.c.send({ op: 'pps' });
-      await sleep(10);
-      for (const l of e.lines) {
-        writeSync(feed, l);
-        await sleep((l.length * 10) / 9.6); // 9600 baud, 10 bits per byte
-      }
-    }
+    const eps = captureEpochs().slice(0, 6);
+    await pty.replay(air.c, startCount, eps);
     await waitFor(() => gps.locked(), 5000, 'a precise time reference');
     const st = gps.status();
     assert.equal(st.reference.precise, true);
@@ -114,13 +83,12 @@ test('serial GPS end to end: capture replayed through a pty, PPS on the sim; upl
     assert.ok(Math.abs(err) <= 1000, `target ${dl.target_us} vs tmst+1 s ${expected} (${err} µs; tmms is whole ms)`);
     assert.ok(lines().some((l) => l.msg === 'GPS time reference valid') || gps.locked());
   } finally {
-    if (feed >= 0) closeSync(feed);
     await source?.stop();
     gps.stop();
     await fwd.stop();
     air.c?.close();
     ns.stop();
-    socat.kill();
+    pty.close();
   }
 });
 
