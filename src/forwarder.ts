@@ -156,6 +156,7 @@ export class Forwarder extends EventEmitter {
       name: l.creds.uri, creds: l.creds, gatewayEui: g.gatewayEui, scheduler: this.scheduler, stats: this.stats, primary: this.uplinks.length === 0 && i === 0,
       log: o.log.child({ module: 'lns', server: l.creds.uri }), radioChannelsHz: listeningChannelsHz(o.config),
       keep: bc?.enable ? { maxUplinks: bc.maxUplinks, maxBytes: bc.maxBytes, maxAgeMs: bc.maxAgeS * 1000 } : null,
+      keepFile: bc?.enable && bc.file ? `${bc.file}.lns${i}` : null,
       rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined, counterUs: () => o.concentrator.counterUs(), wallClockMs: o.wallClockMs, version: VERSION, backoffS: o.lnsBackoffS,
       // The server's plan replaces the local one only where nothing else relies on the local one: no UDP server, one LNS.
       radio: this.links.length === 0 && i === 0 && lnsConf.length === 1 && o.concentrator.reconfigure && g.radio !== 'sx127x'

@@ -13,16 +13,12 @@ import { TokenSource } from './net/tokens.js';
 import { decodePacket, encodePacket, planPushDataBodies } from './protocol/index.js';
 import type { ForwarderStats } from './stats.js';
 import type { BufferedUplink, UplinkBuffer } from './uplink-buffer.js';
-import { UplinkJournal, type JournalState } from './uplink-journal.js';
+import { BufferFile, type BufferFileStatus } from './buffer-file.js';
 import { BufferFlow } from './buffer-flow.js';
 
 export { FLUSH_WINDOW } from './buffer-flow.js';
 import type { UplinkOutcome } from './packet-log.js';
 import type { UplinkBackend } from './backend.js';
-
-function stateReason(s: JournalState): string | null {
-  return s.ok ? null : s.reason;
-}
 
 /** Largest PUSH_DATA datagram, bytes [PF4 TX_BUFF_SIZE = 540·8 + 30 + 200]. */
 export const PUSH_DATA_MAX_BYTES = 4550;
@@ -118,9 +114,7 @@ export class ServerUplink implements UplinkBackend {
   private readonly flow = new BufferFlow();
   private lastProbeMs = 0;
   private tick: NodeJS.Timeout | null = null;
-  private journal: UplinkJournal | null = null;
-  /** The journal's state at the last tick (for the one log line per change). */
-  private journalWasOk = true;
+  private file: BufferFile | null = null;
 
   constructor(private readonly o: ServerUplinkOptions) {
     this.tokens = o.tokens ?? new TokenSource();
@@ -155,55 +149,25 @@ export class ServerUplink implements UplinkBackend {
   }
 
   private openJournal(file: string, buffer: UplinkBuffer): void {
-    const j = new UplinkJournal(file);
-    let r;
-    try {
-      r = j.open();
-    } catch (err) {
-      this.log.warn({ file, err: (err as Error).message }, 'uplink buffer file not read: buffering in memory only');
-      return;
-    }
-    this.journal = j;
-    this.journalWasOk = j.state.ok;
-    buffer.attach(j, r.entries);
-    const bad = Object.values(r.report.bad).reduce((a, n) => a + (n ?? 0), 0);
-    if (bad > 0) {
-      this.log.warn({ file, loaded: r.report.loaded, bad: r.report.bad, first: r.report.firstBad }, 'uplink buffer file: damaged records skipped');
-    }
-    if (!j.state.ok) {
-      this.log.warn(
-        { file, err: j.state.reason, held: r.held },
-        'uplink buffer file cannot be written: buffering in memory only; the uplinks it holds are kept there and not sent (their delivery could not be recorded, so every restart would send them again)',
-      );
-    } else if (r.report.loaded > 0) {
-      this.log.info({ file, loaded: r.report.loaded, legacy: r.report.legacy || undefined }, 'buffered uplinks loaded from the last run');
-    }
+    this.file = new BufferFile(file, buffer, this.log);
+    this.file.open();
   }
 
   /** The journal's state for the status (null without a file). */
-  get journalStatus(): { file: string; ok: boolean; reason: string | null; sinceS: number | null; bytes: number; records: number; syncs: number; rewrites: number; failures: number } | null {
-    const j = this.journal;
-    if (!j) return null;
-    const st: JournalState = j.state;
-    return {
-      file: j.path, ok: st.ok, reason: st.ok ? null : st.reason,
-      sinceS: st.ok ? null : Math.round((performance.now() - st.since) / 1000),
-      bytes: j.fileBytes, ...j.counters,
-    };
+  get journalStatus(): BufferFileStatus | null {
+    return this.file?.status ?? null;
   }
 
   stop(): void {
     if (this.tick) clearInterval(this.tick);
     this.tick = null;
     const b = this.o.buffer;
-    if (!b || !this.journal) return;
+    if (!b || !this.file) return;
     // Unacknowledged live datagrams are kept too: their uplinks are not delivered yet.
     const inFlight = [...this.pending.values()].filter((p) => !p.fromBuffer).flatMap((p) => p.rxpks);
     for (const [token, p] of this.pending) if (!p.fromBuffer) this.pending.delete(token);
     if (inFlight.length) b.buffer.push(inFlight);
-    const before = this.journal.state.ok;
-    this.journal.close(() => b.buffer.entries());
-    if (!this.journal.state.ok && before) this.log.warn({ file: this.journal.path, err: stateReason(this.journal.state) }, 'uplink buffer not saved');
+    this.file.close();
   }
 
   /** Uplinks waiting in the buffer. */
@@ -223,15 +187,8 @@ export class ServerUplink implements UplinkBackend {
     if (!b) return;
     if (this.outage && performance.now() - this.lastProbeMs >= b.probeIntervalMs) this.flush(true);
     else if (!this.outage) this.flush(false);
-    const j = this.journal;
-    if (j) {
-      // Writes happen as the buffer changes; the state change is reported here, once.
-      const wasOk = this.journalWasOk;
-      j.tick(() => b.buffer.entries(), b.buffer.journalBytes);
-      this.journalWasOk = j.state.ok;
-      if (wasOk && !j.state.ok) this.log.warn({ file: j.path, err: stateReason(j.state) }, 'uplink buffer file not written: buffering in memory only until it can be rewritten (retried every second)');
-      else if (!wasOk && j.state.ok) this.log.info({ file: j.path, uplinks: b.buffer.length }, 'uplink buffer file written again');
-    }
+    // Writes happen as the buffer changes; the state change is reported here, once.
+    this.file?.tick();
   }
 
   /** One fetch of uplinks (and the stat, if any) for this server: sent, or buffered behind older ones. Returns what became of each packet. */

@@ -9,8 +9,9 @@
  *     <crc32 8 hex> ["-",seq,seq,...]          these left it (delivered or dropped)
  *
  * The CRC-32 (zlib's) covers the JSON after the space. Reading keeps every
- * "+" record whose checksum, shape and rxpk (checked as strictly as a fresh
- * one, `checkRxpkText`) are good and that no "-" record removed; anything
+ * "+" record whose checksum, shape and message (checked as strictly as a
+ * fresh one: `checkRxpkText` for a UDP server's rxpk, `checkLnsUplinkText`
+ * for an LNS's updf/jreq/propdf) are good and that no "-" record removed; anything
  * else is skipped and counted by reason (`torn` for an unterminated last line,
  * `nul` for the zero-filled tail a crash can leave, `limits`, `checksum`,
  * `json`, `shape`, `rxpk`, `duplicate`). Files of the earlier format (lines
@@ -85,8 +86,15 @@ function line(json: string): string {
   return `${(crc32(json) >>> 0).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
-/** Parses a journal text into its live entries (seq order) and a report; pure, for tests and the CLI. */
-export function readJournalText(text: string): { entries: JournalEntry[]; report: JournalReadReport } {
+/** Checks one stored message before it may be sent again: null when good, else why not. */
+export type JournalRecordCheck = (text: string) => string | null;
+
+/**
+ * Parses a journal text into its live entries (seq order) and a report;
+ * pure, for tests and the CLI. `check` judges each stored message (rxpk
+ * JSON for a UDP server's buffer, an LNS uplink message for an LNS's).
+ */
+export function readJournalText(text: string, check: JournalRecordCheck = checkRxpkText): { entries: JournalEntry[]; report: JournalReadReport } {
   const live = new Map<number, JournalEntry>();
   const removed = new Set<number>();
   const report: JournalReadReport = { loaded: 0, bad: {}, firstBad: null, legacy: false };
@@ -142,7 +150,7 @@ export function readJournalText(text: string): { entries: JournalEntry[]; report
         bad(i, 'shape', 'not an uplink record');
         continue;
       }
-      const why = checkRxpkText(rxpk);
+      const why = check(rxpk);
       if (why !== null) {
         bad(i, 'rxpk', why);
         continue;
@@ -181,6 +189,7 @@ export class UplinkJournal {
   constructor(
     readonly path: string,
     private readonly clock: () => number = () => performance.now(),
+    private readonly check: JournalRecordCheck = checkRxpkText,
   ) {}
 
   /**
@@ -195,7 +204,7 @@ export class UplinkJournal {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const { entries, report } = readJournalText(text);
+    const { entries, report } = readJournalText(text, this.check);
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       this.rewrite(entries);

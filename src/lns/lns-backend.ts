@@ -16,7 +16,8 @@ import type { RxTime } from '../protocol/index.js';
 import type { ForwarderStats } from '../stats.js';
 import type { TxScheduler } from '../tx-scheduler.js';
 import { UplinkBuffer, type BufferedUplink, type UplinkBufferLimits } from '../uplink-buffer.js';
-import { encodeUplink, id6, parseLns, stringifyLns, uplinkDr } from './messages.js';
+import { BufferFile } from '../buffer-file.js';
+import { checkLnsUplinkText, encodeUplink, id6, parseLns, stringifyLns, uplinkDr } from './messages.js';
 import { LnsDownlinks, type LnsDownlinkCounters } from './lns-downlinks.js';
 import { describeSocketError } from './socket-errors.js';
 import { checkPlan, parseRouterConfig, type RouterConfig } from './router-config.js';
@@ -63,6 +64,8 @@ export interface LnsBackendOptions {
   radioChannelsHz: number[];
   /** Uplinks kept while disconnected (buffer_conf's limits: count, bytes of message JSON, age); null: none kept. */
   keep: UplinkBufferLimits | null;
+  /** The kept uplinks' file (buffer_conf.file + `.lns<i>`): what a restart or a crash must not lose; null: memory only. */
+  keepFile?: string | null;
   /** GPS time of a reception (precise reference only). */
   rxTime?: (countUs: number) => RxTime | undefined;
   counterUs: () => Promise<number>;
@@ -100,6 +103,8 @@ export class LnsBackend implements UplinkBackend {
   private ws: WebSocket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
+  private file: BufferFile | null = null;
+  private fileTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private muxsFailures = 0;
   /** Uplink messages kept while disconnected, oldest first (the store-and-forward buffer the UDP side uses). */
@@ -144,6 +149,14 @@ export class LnsBackend implements UplinkBackend {
   }
 
   start(): number {
+    if (this.kept && this.o.keepFile) {
+      // What the last run kept comes back in order, before anything new; journal sync, compaction and retry once a second.
+      this.file = new BufferFile(this.o.keepFile, this.kept, this.log, checkLnsUplinkText);
+      this.file.open();
+      this.seq = this.kept.maxSeq;
+      this.fileTimer = setInterval(guard(this.log, (n) => this.count(n), 'lns buffer file', () => this.file?.tick()), 1000);
+      this.fileTimer.unref();
+    }
     this.discover();
     return 0;
   }
@@ -153,6 +166,9 @@ export class LnsBackend implements UplinkBackend {
     if (this.timer) clearTimeout(this.timer);
     if (this.syncTimer) clearInterval(this.syncTimer);
     this.timer = this.syncTimer = null;
+    if (this.fileTimer) clearInterval(this.fileTimer);
+    this.fileTimer = null;
+    this.file?.close();
     const ws = this.ws;
     this.ws = null;
     ws?.removeAllListeners();
@@ -476,7 +492,7 @@ export class LnsBackend implements UplinkBackend {
       connectedForS: this.connectedAtMs === null ? null : Math.round((now - this.connectedAtMs) / 100) / 10,
       lastMessageAgeS: this.lastMessageAtMs === null ? null : Math.round((now - this.lastMessageAtMs) / 100) / 10,
       timesyncRttMs: this.timesyncRttMs, region: this.routerConfig?.region ?? null, kept: this.buffered,
-      keptDropped: this.kept ? { ...this.kept.dropped } : null,
+      keptDropped: this.kept ? { ...this.kept.dropped } : null, keptFile: this.file?.status ?? null,
       auth: this.o.creds.clientCert ? 'client certificate' : Object.keys(this.o.creds.headers).length ? 'token' : 'none', counters: { ...this.counters },
     };
   }

@@ -232,3 +232,28 @@ export function decodeDnsched(m: Record<string, unknown>): { ok: true; entries: 
   });
   return { ok: true, entries, bad };
 }
+
+/** The fields each uplink message type must have (as encodeUplink writes them). */
+const UPLINK_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  updf: ['MHdr', 'DevAddr', 'FCtrl', 'FCnt', 'FOpts', 'FPort', 'FRMPayload', 'MIC'],
+  jreq: ['MHdr', 'JoinEui', 'DevEui', 'DevNonce', 'MIC'],
+  propdf: ['FRMPayload'],
+};
+
+/**
+ * Checks an uplink message read back from the buffer file before it is sent
+ * again: JSON, `updf`/`jreq`/`propdf` with that type's fields, DR, Freq and
+ * `upinfo` with an integer `xtime`. Null when good, else why not.
+ */
+export function checkLnsUplinkText(text: string): string | null {
+  const r = parseLns(text);
+  if (!r.ok) return r.reason;
+  const m = r.msg;
+  const fields = typeof m.msgtype === 'string' ? UPLINK_FIELDS[m.msgtype] : undefined;
+  if (!fields) return `msgtype ${JSON.stringify(m.msgtype)} is not an uplink message`;
+  const missing = [...fields, 'DR', 'Freq'].find((k) => m[k] === undefined);
+  if (missing) return `${m.msgtype as string} without ${missing}`;
+  const up = m.upinfo as Record<string, unknown> | undefined;
+  if (typeof up !== 'object' || up === null || typeof up.xtime !== 'bigint') return 'upinfo without an integer xtime';
+  return null;
+}
