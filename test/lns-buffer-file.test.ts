@@ -88,3 +88,39 @@ test('LNS kept uplinks survive SIGKILL in buffer_conf.file (.lns0) and are deliv
     await lns.stop();
   }
 });
+
+test('booting while the LNS refuses: uplinks before the first router_config are kept, then sent in order with its DRs once it comes', { timeout: 60_000 }, async () => {
+  let refusing = true;
+  const shipped = shippedConf();
+  const lns = new LnsStandIn({ routerConfig: () => eu868RouterConfig(shipped.SX1301_conf!), refuseMuxs: () => (refusing ? 503 : null) });
+  const ns = new NetworkServerStandIn();
+  const udpPort = await ns.start();
+  const port = await lns.start();
+  const conf = shippedConf();
+  conf.gateway_conf = { ...conf.gateway_conf, gateway_ID: '0016C001FF10A235', stat_interval: 3600 };
+  conf.sim_conf = { air_address: '127.0.0.1', air_port: 0 };
+  (conf as Record<string, unknown>).lns_conf = [{ station_dir: stationDir({ 'tc.uri': `wss://localhost:${port}`, 'tc.trust': tlsFile('ca.crt') }) }];
+  const gw = spawnCli(conf, udpPort);
+  const out = () => gw.entries().slice(-20).map((e) => JSON.stringify(e)).join('\n');
+  let air: AirClient | null = null;
+  try {
+    const started = await waitFor(() => gw.entries().find((e) => e.msg === 'simulated concentrator started'), 10_000, 'sim started', out);
+    air = new AirClient(Number(String(started.air).split(':')[1]));
+    await air.listen();
+    await waitFor(() => gw.entries().find((e) => e.msg === 'LNS muxs failed'), 10_000, 'muxs refused', out);
+    for (let f = 1; f <= 5; f++) air.send(loraUplink({ data: dataUp(f) }));
+    await waitFor(() => (ns.counts.rxpk >= 5 ? true : undefined), 5000, 'the UDP server got them', out);
+    assert.equal(lns.messages('updf').length, 0);
+    refusing = false;
+    const line = await waitFor(() => gw.entries().find((e) => e.msg === 'LNS: uplinks received before the first router_config encoded with its DRs table'), 15_000, 'early uplinks encoded', out);
+    assert.deepEqual([line.uplinks, line.received], [5, 5]);
+    await waitFor(() => (lns.messages('updf').length >= 5 ? true : undefined), 5000, '5 updf', out);
+    assert.deepEqual(lns.messages('updf').map((m) => m.msg.FCnt), [1, 2, 3, 4, 5]);
+    assert.deepEqual(lns.messages('updf').map((m) => m.msg.DR), [5, 5, 5, 5, 5], 'SF7BW125 is DR5 in the server\'s table');
+  } finally {
+    gw.child.kill('SIGKILL');
+    air?.close();
+    ns.stop();
+    await lns.stop();
+  }
+});

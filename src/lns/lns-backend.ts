@@ -17,7 +17,7 @@ import type { ForwarderStats } from '../stats.js';
 import type { TxScheduler } from '../tx-scheduler.js';
 import { UplinkBuffer, type BufferedUplink, type UplinkBufferLimits } from '../uplink-buffer.js';
 import { BufferFile } from '../buffer-file.js';
-import { checkLnsUplinkText, encodeUplink, id6, parseLns, stringifyLns, uplinkDr } from './messages.js';
+import { checkLnsUplinkText, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, type UpTimes } from './messages.js';
 import { LnsDownlinks, type LnsDownlinkCounters } from './lns-downlinks.js';
 import { describeSocketError } from './socket-errors.js';
 import { checkPlan, parseRouterConfig, type RouterConfig } from './router-config.js';
@@ -115,6 +115,8 @@ export class LnsBackend implements UplinkBackend {
   private readonly backoff: readonly number[];
   private readonly syncSent = new Map<number, number>();
   private readonly downlinks: LnsDownlinks;
+  /** Frames received before the first router_config, with their times. */
+  private readonly early: { p: RxPacket; times: UpTimes; atMs: number }[] = [];
 
   constructor(private readonly o: LnsBackendOptions) {
     this.log = o.log;
@@ -137,7 +139,7 @@ export class LnsBackend implements UplinkBackend {
   }
 
   get buffered(): number {
-    return this.kept?.length ?? 0;
+    return (this.kept?.length ?? 0) + this.early.length;
   }
 
   get pendingAcks(): number {
@@ -390,6 +392,7 @@ export class LnsBackend implements UplinkBackend {
       // Basics Station's production builds ignore these development settings too (src/s2e.c, CFG_prod).
       this.log.info({ flags: asked.map((f) => f.key), region: rc.region }, `router_config's development settings ignored, as in Basics Station's production builds: ${asked.map((f) => f.what).join('; ')}`);
     }
+    this.encodeEarly(rc.drs);
     this.flushKept();
     this.timesync();
     this.syncTimer = setInterval(guard(this.log, (n) => this.count(n), 'lns timesync', () => this.timesync()), LNS_TIMESYNC_MS);
@@ -443,6 +446,47 @@ export class LnsBackend implements UplinkBackend {
     }
   }
 
+  /** The message of one frame, or not (counted, with the reason at debug level). */
+  private encode(p: RxPacket, drs: NonNullable<RouterConfig['drs']>, times: UpTimes): { ok: true; text: string } | { ok: false } {
+    const dr = uplinkDr(drs, p.radio);
+    const enc = dr < 0 ? { ok: false as const, reason: 'its data rate is not in the server\'s DRs table' } : encodeUplink(p, dr, times);
+    if (enc.ok) return enc;
+    this.counters.uplinksDropped++;
+    this.log.debug({ tmst: p.countUs, reason: enc.reason }, 'uplink not sent to the LNS');
+    return { ok: false };
+  }
+
+  /** Keeps a frame received before the first router_config (with its times: the session may change with the plan), within the buffer's count and age limits. */
+  private keepEarly(p: RxPacket, times: UpTimes, wall: number): UplinkOutcome {
+    const lim = this.o.keep;
+    if (!lim) {
+      this.counters.uplinksDropped++;
+      return 'lost';
+    }
+    const early = this.early;
+    while (early.length > 0 && (early.length >= lim.maxUplinks || wall - early[0]!.atMs > lim.maxAgeMs)) {
+      early.shift();
+      this.counters.uplinksDropped++;
+    }
+    early.push({ p, times, atMs: wall });
+    this.counters.uplinksBuffered++;
+    return 'buffered';
+  }
+
+  /** The frames kept before the first router_config, now encoded with its DRs, into the kept buffer (oldest first). */
+  private encodeEarly(drs: NonNullable<RouterConfig['drs']>): void {
+    if (!this.kept || this.early.length === 0) return;
+    const early = this.early.splice(0);
+    let n = 0;
+    for (const e of early) {
+      const enc = this.encode(e.p, drs, e.times);
+      if (!enc.ok) continue;
+      this.kept.push([{ rxpk: enc.text, seq: ++this.seq }], e.atMs);
+      n++;
+    }
+    this.log.info({ uplinks: n, received: early.length }, 'LNS: uplinks received before the first router_config encoded with its DRs table');
+  }
+
   deliver(_rxpks: BufferedUplink[], _stat: string | null, packets: RxPacket[], _nowUs: number): UplinkOutcome[] {
     const out: UplinkOutcome[] = [];
     const drs = this.routerConfig?.drs;
@@ -452,17 +496,15 @@ export class LnsBackend implements UplinkBackend {
         out.push('filtered'); // the LNS protocol carries frames with a good CRC only
         continue;
       }
+      const rt = this.o.rxTime?.(p.countUs);
+      const times = { xtime: this.clock.xtimeOf(p.countUs), gpstimeUs: rt?.gpsMs !== undefined ? Math.round(rt.gpsMs * 1000) : 0, rxtimeS: (rt?.utcUs !== undefined ? rt.utcUs / 1e6 : wall / 1000) };
       if (!drs) {
-        this.counters.uplinksDropped++;
-        out.push('lost'); // no router_config yet: nothing says which DR index this is
+        // No router_config yet in this run (booting without the network): nothing says which DR index this is until one comes.
+        out.push(this.keepEarly(p, times, wall));
         continue;
       }
-      const dr = uplinkDr(drs, p.radio);
-      const rt = this.o.rxTime?.(p.countUs);
-      const enc = dr < 0 ? { ok: false as const, reason: 'its data rate is not in the server\'s DRs table' } : encodeUplink(p, dr, { xtime: this.clock.xtimeOf(p.countUs), gpstimeUs: rt?.gpsMs !== undefined ? Math.round(rt.gpsMs * 1000) : 0, rxtimeS: (rt?.utcUs !== undefined ? rt.utcUs / 1e6 : wall / 1000) });
+      const enc = this.encode(p, drs, times);
       if (!enc.ok) {
-        this.counters.uplinksDropped++;
-        this.log.debug({ tmst: p.countUs, reason: enc.reason }, 'uplink not sent to the LNS');
         out.push('filtered');
         continue;
       }
