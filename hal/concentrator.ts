@@ -48,6 +48,15 @@ export interface Concentrator {
    * restarted for it, which restarts its counter; the simulator keeps its.
    */
   reconfigure?(board: BoardConfig): Promise<void>;
+  /**
+   * Optional: `callback` runs when the counter may have restarted (the
+   * SX1301 re-initialised after a fault, or restarted for a new plan):
+   * counter values read before mean nothing now: queued frames' targets, the
+   * GPS time reference's pairs, an LNS xtime session. Radios whose counter
+   * survives a re-initialisation (the SX127x's is the host clock, the sim's
+   * runs on) never call it.
+   */
+  onCounterRestart?(callback: () => void): void;
   /** Optional driver figures (timing, faults) included in the forwarder's stats report. */
   radioStats?(): Record<string, unknown>;
   /** Exceptions its last-resort guards caught (socket, timer, worker callbacks) since start; each was logged. */

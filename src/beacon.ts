@@ -106,6 +106,12 @@ export class BeaconService {
     this.timer = null;
   }
 
+  /** The radio counter restarted: the queued beacons were dropped with the JIT queue; queue anew. */
+  counterRestarted(): void {
+    this.last = null;
+    this.queued = [];
+  }
+
   get queuedAhead(): number {
     return this.queued.length;
   }

@@ -190,12 +190,30 @@ export class Forwarder extends EventEmitter {
     );
     this.downstream = this.downstreams[0]!;
     if (recording) o.concentrator.onTxStart?.((e) => recording.txStart(e));
+    o.concentrator.onCounterRestart?.(() => this.counterRestarted());
     this.beacons = o.gps && g.beaconPeriodS > 0
       ? new BeaconService({
         gateway: g, gps: o.gps, scheduler: this.scheduler, concentrator: o.concentrator, log: o.log.child({ module: 'beacon' }),
         onInternalError: (n) => this.stats.recordInternalError(n),
       })
       : null;
+  }
+
+  /**
+   * The radio's counter restarted (SX1301 re-initialised after a fault, or
+   * restarted for an LNS plan): what was timed on the old counter goes, with
+   * one line saying what: queued downlinks (each with its own line), the GPS
+   * time reference (valid again after the next PPS pairs), LNS xtime sessions.
+   */
+  private counterRestarted(): void {
+    const dropped = this.scheduler.counterRestarted();
+    this.beacons?.counterRestarted();
+    this.o.gps?.reference.counterRestarted();
+    for (const b of this.lnsBackends) b.counterRestarted();
+    this.log[dropped > 0 ? 'warn' : 'info'](
+      { droppedDownlinks: dropped, gpsReferenceDropped: this.o.gps !== undefined, lnsSessionsRenewed: this.lnsBackends.length },
+      'radio counter restarted: downlinks queued on the old counter dropped, GPS time reference and LNS xtime sessions start anew',
+    );
   }
 
   /** Starts the radio, then the network loops. Rejects if the radio cannot start. */

@@ -26,6 +26,7 @@ export const PACKET_MSG = {
   refused: 'downlink refused by the radio',
   failed: 'downlink hand-over failed',
   expired: 'downlink expired in the queue',
+  lostToRestart: 'downlink dropped: the radio restarted',
   startNotReported: 'downlink start not reported by the radio',
 } as const;
 

@@ -240,6 +240,31 @@ export class TxScheduler {
     return { ok: true };
   }
 
+  /**
+   * The radio's counter restarted (SX1301 re-initialised): every queued
+   * target is a value of the old counter, which would fire at a random time
+   * on the new one. Each is dropped, counted as failed (beacons as rejected),
+   * its duty-cycle booking given back and its backend told. Returns how many.
+   */
+  counterRestarted(): number {
+    const c = this.o.stats.counters;
+    const dropped = this.jit.clear();
+    for (const e of dropped) {
+      this.release(e.item);
+      if (this.beacons.has(e.item)) {
+        c.beaconRejected++;
+        continue;
+      }
+      c.txFailed++;
+      this.o.monitor?.handOver(e.countUs, 'failed');
+      this.log.warn({ ...this.fieldsOf(e.item), outcome: 'dropped' }, PACKET_MSG.lostToRestart);
+      this.tellFate(e.item, { outcome: 'failed' });
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    return dropped.length;
+  }
+
   /** Cancels the timer; queued frames are dropped. */
   stop(): void {
     this.stopped = true;

@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SimConcentrator } from '../hal/index.js';
-import { nmeaChecksum } from '../hal/gps/nmea.js';
 import { beaconCrc16, beaconFrequencyHz, beaconPayload, encodeCoordinate, nextBeaconSecond } from '../src/beacon.js';
 import { NetworkServerStandIn } from '../src/demo/network-server.js';
 import { Forwarder } from '../src/forwarder.js';
 import { concentratorPps, GpsService } from '../src/gps.js';
 import { AirClient, memoryLogger, testConfig, waitFor } from './helpers/harness.js';
+import { rmcAt } from './helpers/nmea.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,12 +46,6 @@ describe('beacon frame', () => {
   });
 });
 
-function rmcAt(utcMs: number): string {
-  const d = new Date(utcMs);
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const body = `GPRMC,${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}.00,A,4807.0380,N,01131.0000,E,0.0,,${p2(d.getUTCDate())}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCFullYear() % 100)},,,A`;
-  return `$${body}*${nmeaChecksum(body).toString(16).toUpperCase().padStart(2, '0')}`;
-}
 
 test('beacons in the simulated gateway: emitted at GPS second + 1.5 ms with the right bytes; a downlink on a queued beacon is COLLISION_BEACON', { timeout: 60_000 }, async () => {
   const ns = new NetworkServerStandIn();

@@ -6,21 +6,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Concentrator } from '../hal/index.js';
-import { nmeaChecksum } from '../hal/gps/nmea.js';
 import { utcToGpsMs } from '../hal/gps/time-reference.js';
 import { ubxFrame } from '../hal/gps/ubx.js';
 import { gpioPps, GpsService, type PpsLatch } from '../src/gps.js';
 import type { GpioProvider } from '../hal/gpio/lines.js';
 import { memoryLogger } from './helpers/harness.js';
+import { rmcAt as rmcSentence } from './helpers/nmea.js';
 
 const S0 = Date.UTC(2022, 2, 9, 15, 1, 19);
 
-function rmcAt(utcMs: number): string {
-  const d = new Date(utcMs);
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const body = `GPRMC,${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}.000,A,5104.0859,N,11405.7387,W,0.09,194.17,${p2(d.getUTCDate())}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCFullYear() % 100)},,,D`;
-  return `$${body}*${nmeaChecksum(body).toString(16).toUpperCase().padStart(2, '0')}\r\n`;
-}
+const rmcAt = (utcMs: number) => rmcSentence(utcMs, { where: '5104.0859,N,11405.7387,W', crlf: true });
 
 function navTimegps(gpsMs: number, leapS = 18): Buffer {
   const p = Buffer.alloc(16);

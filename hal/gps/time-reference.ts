@@ -97,7 +97,8 @@ export class TimeReference {
   xtalCorrectOk = false;
   private xtalSum = 0;
   private xtalN = 0;
-  readonly counters = { syncs: 0, accepted: 0, aberrant: 0, resets: 0, coarsePoints: 0 };
+  /** counterRestarts: references dropped because the radio's counter restarted. */
+  readonly counters = { syncs: 0, accepted: 0, aberrant: 0, resets: 0, coarsePoints: 0, counterRestarts: 0 };
   private readonly o: Required<TimeReferenceOptions>;
 
   constructor(o: TimeReferenceOptions = {}) {
@@ -142,6 +143,19 @@ export class TimeReference {
       return 'reset';
     }
     return 'aberrant';
+  }
+
+  /**
+   * The radio's counter restarted (SX1301 re-initialised): the last pair's
+   * counter value means nothing now, so the reference is invalid until the
+   * next two PPS pairs, instead of converting wrongly until 3 aberrant
+   * pairs force a reset. The crystal's measured error stays: same crystal.
+   */
+  counterRestarted(): void {
+    this.counters.counterRestarts++;
+    this.ref = null;
+    this.sloped = false;
+    this.aberrantRun = 0;
   }
 
   private take(p: SyncPoint, sloped: boolean): void {
@@ -233,4 +247,5 @@ export interface TimeReferenceStatus {
   aberrant: number;
   resets: number;
   coarsePoints: number;
+  counterRestarts: number;
 }

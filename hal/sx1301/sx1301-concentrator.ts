@@ -78,6 +78,9 @@ export class Sx1301Concentrator implements Concentrator {
   private readonly pollTick: () => void;
   private readonly fifo: RxPacket[] = [];
   private readonly callbacks: (() => void)[] = [];
+  private readonly restartCallbacks: (() => void)[] = [];
+  /** The chip was started once already: a later start restarts its counter. */
+  private startedOnce = false;
   /** Last chip counter read and when (performance.now ms). */
   private sync: { count: number; atMs: number } | null = null;
 
@@ -126,6 +129,22 @@ export class Sx1301Concentrator implements Concentrator {
     this.armPoll(idleMs);
     this.healthTimer = setInterval(guard(this.o.log, this.countFault, 'health check timer', () => this.healthCheck()), this.o.healthIntervalMs ?? 1000);
     this.o.log.info({ calibrationStatus: `0x${this.cal.calibrationStatus.toString(16)}` }, 'SX1301 concentrator started');
+    // A reset chip counts from its reset: everything timed on the old counter must hear of it.
+    if (this.startedOnce) {
+      for (const cb of this.restartCallbacks) {
+        try {
+          cb();
+        } catch (err) {
+          this.countFault();
+          this.o.log.error({ err: (err as Error).message }, 'counter restart handler failed');
+        }
+      }
+    }
+    this.startedOnce = true;
+  }
+
+  onCounterRestart(callback: () => void): void {
+    this.restartCallbacks.push(callback);
   }
 
   /**

@@ -184,6 +184,14 @@ export class JitQueue<T> {
     return Math.max(0, soonestUs - this.timings.txJitDelayUs + 1);
   }
 
+  /** Empties the queue (the counter its targets were on restarted); returns what it held, earliest first. */
+  clear(): JitEntry<T>[] {
+    const all = this.list;
+    this.list = [];
+    this.inFlight = [];
+    return all;
+  }
+
   /** Snapshot of the queue, earliest target first, with each target's distance from `nowUs`. */
   entries(nowUs: number): readonly JitEntryView<T>[] {
     checkCounter('nowUs', nowUs);

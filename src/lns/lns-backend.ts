@@ -343,6 +343,17 @@ export class LnsBackend implements UplinkBackend {
     void ws;
   }
 
+  /**
+   * The radio's counter restarted (the SX1301 re-initialised after a fault):
+   * a new xtime session, so a server's dnmsg timed on the old counter is
+   * refused with that reason instead of going out at a random time.
+   */
+  counterRestarted(): void {
+    const old = this.clock.session;
+    this.clock = this.clock.nextSession();
+    this.log.info({ session: this.clock.session, previous: old }, 'xtime session renewed: the radio counter restarted');
+  }
+
   private async onRouterConfig(m: Record<string, unknown>): Promise<void> {
     const p = parseRouterConfig(m);
     if (!p.ok) {
@@ -361,10 +372,12 @@ export class LnsBackend implements UplinkBackend {
       }
       if (!samePlan(radio.board(), pb.board)) {
         const before = this.radioChannelsHz;
+        const clock = this.clock;
         await radio.reconfigure(pb.board);
         this.radioChannelsHz = boardChannelsHz(pb.board);
-        // A restarted radio may have restarted its counter: times of the old session must not be used.
-        this.clock = this.clock.nextSession();
+        // A restarted radio may have restarted its counter: times of the old session must not be used
+        // (a radio that says so, the SX1301, has already renewed it through counterRestarted()).
+        if (this.clock === clock) this.clock = this.clock.nextSession();
         this.log.info({ region: rc.region, channelsHz: this.radioChannelsHz, previousHz: before }, 'router_config: the server\'s channel plan loaded into the radio');
       }
     }
