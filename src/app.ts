@@ -1,3 +1,4 @@
+import type { StationCredentials } from './lns/station-files.js';
 import type { Logger } from 'pino';
 import { SimConcentrator, createSx1301Concentrator, createSx127xRadio, type Concentrator } from '../hal/index.js';
 import { ConfigError, loadConfig, type ConfigOverrides, type ForwarderConfig, type LoadedConfig } from './config/index.js';
@@ -89,8 +90,13 @@ export function checkConfig(args: AppArgs): number {
   process.stderr.write(`gateway ID ${g.gatewayId.toUpperCase()} (${g.gatewayIdFrom})\n`);
   process.stderr.write(g.radio === 'sim' ? `warning: ${SIMULATED}\n` : `radio ${g.radio}\n`);
   for (const l of loaded.config.lns) {
-    const auth = l.creds.clientCert ? 'client certificate tc.crt/tc.key' : Object.keys(l.creds.headers).length ? `token (${Object.keys(l.creds.headers).join(', ')} header from tc.key)` : 'no credentials';
-    process.stderr.write(`LNS ${l.creds.uri} (${l.stationDir}): ${auth}; server trust ${l.creds.trust !== null ? 'tc.trust' : 'the system CAs'}\n`);
+    const describe = (c: StationCredentials, cat: 'tc' | 'cups') => {
+      const auth = c.clientCert ? `client certificate ${cat}.crt/${cat}.key` : Object.keys(c.headers).length ? `token (${Object.keys(c.headers).join(', ')} header from ${cat}.key)` : 'no credentials';
+      return `${auth}; server trust ${c.trust !== null ? `${cat}.trust` : 'the system CAs'}`;
+    };
+    if (l.cups) process.stderr.write(`CUPS ${l.cups.uri} (${l.stationDir}): ${describe(l.cups, 'cups')}; asked at start and every ${l.cupsIntervalS} s\n`);
+    if (l.creds) process.stderr.write(`LNS ${l.creds.uri} (${l.stationDir}): ${describe(l.creds, 'tc')}\n`);
+    else process.stderr.write(`LNS (${l.stationDir}): no tc.uri yet, CUPS will provide it\n`);
   }
   process.stderr.write(`config OK (${loaded.files.join(', ')})\n`);
   return 0;

@@ -18,6 +18,8 @@ import { TxScheduler } from './tx-scheduler.js';
 import { ServerUplink } from './server-uplink.js';
 import { Upstream } from './upstream.js';
 import { LnsBackend } from './lns/lns-backend.js';
+import { CupsClient } from './lns/cups-client.js';
+import { id6 } from './lns/messages.js';
 import { boardChannelsHz } from './lns/plan-board.js';
 import type { UplinkBackend } from './backend.js';
 
@@ -36,6 +38,8 @@ export interface ForwarderOptions {
   bufferClockMs?: () => number;
   /** Back-off of the LNS reconnections, s (tests; default LNS_BACKOFF_S). */
   lnsBackoffS?: readonly number[];
+  /** Overrides the CUPS retry delay after a failure (tests), s. */
+  cupsRetryS?: number;
 }
 
 /**
@@ -50,6 +54,8 @@ export class Forwarder extends EventEmitter {
   readonly link: ServerLink;
   /** One backend per LNS server (`lns_conf`). */
   readonly lnsBackends: LnsBackend[];
+  /** The CUPS client of each lns_conf entry (null: its directory names no CUPS server). */
+  readonly cups: (CupsClient | null)[];
   /** One link per enabled server. */
   readonly links: ServerLink[];
   /** host:port of each server, in `links` order. */
@@ -136,7 +142,7 @@ export class Forwarder extends EventEmitter {
         }),
         gps: gps ? { fix: gps.fix.fix, valid: gps.reference.valid, precise: gps.reference.precise } : null,
         bands: st.regulation.bands,
-        lns: this.lnsBackends.map((b) => ({ name: b.name, connected: b.state === 'connected', counters: { ...b.counters } })),
+        lns: this.lnsBackends.map((b, i) => ({ name: b.name, connected: b.state === 'connected', counters: { ...b.counters }, cups: this.cups[i] ? { ...this.cups[i]!.counters } : null })),
       };
     });
     this.regulation = new Regulation(g.region === 'auto' ? 'none' : g.region);
@@ -153,8 +159,8 @@ export class Forwarder extends EventEmitter {
     });
     let radioBoard = o.config.board;
     this.lnsBackends = lnsConf.map((l, i) => new LnsBackend({
-      name: l.creds.uri, creds: l.creds, gatewayEui: g.gatewayEui, scheduler: this.scheduler, stats: this.stats, primary: this.uplinks.length === 0 && i === 0,
-      log: o.log.child({ module: 'lns', server: l.creds.uri }), radioChannelsHz: listeningChannelsHz(o.config),
+      name: l.creds?.uri ?? l.stationDir, creds: l.creds, gatewayEui: g.gatewayEui, scheduler: this.scheduler, stats: this.stats, primary: this.uplinks.length === 0 && i === 0,
+      log: o.log.child({ module: 'lns', server: l.creds?.uri ?? l.stationDir }), radioChannelsHz: listeningChannelsHz(o.config),
       keep: bc?.enable ? { maxUplinks: bc.maxUplinks, maxBytes: bc.maxBytes, maxAgeMs: bc.maxAgeS * 1000 } : null,
       keepFile: bc?.enable && bc.file ? `${bc.file}.lns${i}` : null,
       rxTime: o.gps ? (c) => o.gps!.rxTime(c) : undefined, counterUs: () => o.concentrator.counterUs(), wallClockMs: o.wallClockMs, version: VERSION, backoffS: o.lnsBackoffS,
@@ -162,7 +168,15 @@ export class Forwarder extends EventEmitter {
       radio: this.links.length === 0 && i === 0 && lnsConf.length === 1 && o.concentrator.reconfigure && g.radio !== 'sx127x'
         ? { board: () => radioBoard, reconfigure: async (b) => { await o.concentrator.reconfigure!(b); radioBoard = b; } }
         : undefined,
+      onRefused: () => this.cups[i]?.lnsRefused(),
     }));
+    // CUPS for the station directories that name one: new tc.* files reconnect their LNS.
+    this.cups = lnsConf.map((l, i) => (l.cups
+      ? new CupsClient({
+        dir: l.stationDir, router: id6(g.gatewayEui), version: VERSION, log: o.log.child({ module: 'cups', dir: l.stationDir }), intervalS: l.cupsIntervalS,
+        retryS: o.cupsRetryS, onTcCredentials: (c) => this.lnsBackends[i]!.setCredentials(c), onInternalError: (n) => this.stats.recordInternalError(n),
+      })
+      : null));
     const backends: UplinkBackend[] = [...this.uplinks, ...this.lnsBackends];
     this.upstream = new Upstream({
       concentrator: o.concentrator,
@@ -225,6 +239,7 @@ export class Forwarder extends EventEmitter {
     this.startedAtMs = this.o.wallClockMs?.() ?? Date.now();
     await Promise.all(this.links.map((l) => l.start()));
     this.upstream.start();
+    for (const c of this.cups) c?.start();
     for (const d of this.downstreams) d.start();
     this.beacons?.start();
     this.statTimer = setInterval(guard(this.log, (n) => this.stats.recordInternalError(n), 'stat timer', () => this.report()), g.statIntervalS * 1000);
@@ -243,6 +258,7 @@ export class Forwarder extends EventEmitter {
     for (const d of this.downstreams) d.stop();
     this.scheduler.stop();
     for (const l of this.links) l.stop();
+    for (const c of this.cups) c?.stop();
     if (this.started) {
       this.started = false;
       this.radioUp = false;
@@ -356,7 +372,7 @@ export class Forwarder extends EventEmitter {
         queued: this.stats.counters.beaconQueued, sent: this.stats.counters.beaconSent, rejected: this.stats.counters.beaconRejected,
       },
       queue: { depth: this.scheduler.jit.size },
-      lns: this.lnsBackends.map((b) => b.status()),
+      lns: this.lnsBackends.map((b, i) => ({ ...b.status(), cups: this.cups[i]?.status() ?? null })),
       internalErrors: this.internalErrors(),
       regulation: this.regulation.status(this.o.wallClockMs?.() ?? Date.now()),
       buffer: {

@@ -55,6 +55,8 @@ export function formatStatus(s: ForwarderStatus): string {
     const c = l.counters as Record<string, number>;
     const state = l.state === 'connected' ? `connected ${age(l.connectedForS as number | null).replace(/ ago$/, '')}` : `${String(l.state).toUpperCase()}${l.lastError ? ` (${l.lastError})` : ''}`;
     rows.push(['LNS', `${l.uri} router ${l.router}${l.muxs ? `, muxs ${l.muxs}` : ''}: ${state}; auth ${l.auth}${l.region ? `; plan ${l.region}` : ''}`]);
+    const cu = l.cups as { uri: string | null; set: string; state: string; lastError: string | null; lastCheckAgeS: number | null; lastUpdate: string | null; counters: Record<string, number> } | null | undefined;
+    if (cu) rows.push(['  CUPS', `${cu.uri ?? '–'} (${cu.set} files): ${cu.lastError ? `FAILING (${cu.lastError})` : cu.state}; last check ${age(cu.lastCheckAgeS)}; ${cu.counters.updates} updates${cu.lastUpdate ? ` (last: ${cu.lastUpdate})` : ''}`]);
     rows.push(['  traffic', `last message ${age(l.lastMessageAgeS as number | null)}, timesync RTT ${l.timesyncRttMs === null ? '–' : `${l.timesyncRttMs} ms`}; uplinks ${c.uplinksSent} sent, ${l.kept} kept; dnmsg ${c.dnmsgReceived}, dntxed ${c.dntxedSent}`]);
   }
   rows.push(['time', `GPS ${s.time.gps}`]);

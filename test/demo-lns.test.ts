@@ -24,3 +24,12 @@ test('demo --lns: updf to the LNS, dnmsg heard by the devices, dntxed back', asy
   const seen = /Server saw (\d+) uplinks/.exec(out);
   assert.ok(seen && Number(seen[1]) >= 4, out);
 });
+
+test('demo --lns --cups: the station directory holds only cups.*; CUPS hands out the LNS files and the same traffic flows', async () => {
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [DEMO, '--lns', '--cups', '--duration', '6', '--interval', '2'], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)));
+  });
+  assert.match(out, /CUPS stand-in on https:\/\/localhost:\d+/);
+  assert.match(out, /LNS: gateway connected \(pktfwd /);
+  assert.match(out, /LNS: dntxed for diid 1 /);
+});

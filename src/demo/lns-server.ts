@@ -112,6 +112,11 @@ export class LnsStandIn extends EventEmitter {
     });
   }
 
+  /** From now on the upgrade must carry this Authorization value (a server that rotated the gateway's key). */
+  acceptToken(token: string): void {
+    this.o.token = token;
+  }
+
   /** Messages of one msgtype from the muxs connection. */
   messages(msgtype: string): LnsReceived[] {
     return this.received.filter((r) => r.msg.msgtype === msgtype);

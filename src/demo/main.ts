@@ -19,7 +19,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eu868RouterConfig, LnsStandIn, tlsFile, type LnsReceived } from './lns-server.js';
-import { readStationFiles } from '../lns/station-files.js';
+import { readCredentialSet, readStationFiles } from '../lns/station-files.js';
+import { CupsStandIn } from './cups-server.js';
+import { X509Certificate } from 'node:crypto';
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('npm run demo --')
@@ -29,6 +31,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('stat-interval', { type: 'number', default: 10, describe: 'forwarder stat_interval, s' })
   .option('verbose', { type: 'boolean', default: false, describe: 'show the forwarder log (info level)' })
   .option('lns', { type: 'boolean', default: false, describe: 'use the LoRa Basics Station protocol: an LNS stand-in over TLS (test CA, bearer token) instead of Semtech UDP' })
+  .option('cups', { type: 'boolean', default: false, describe: 'with --lns: the station directory holds only cups.* files, a CUPS stand-in hands out the LNS address and key' })
   .strict()
   .help()
   .parseAsync();
@@ -52,15 +55,32 @@ config.gateway.keepaliveIntervalS = 5;
 config.sim.airPort = 0;
 // --lns: an LNS stand-in over TLS instead of the UDP server; the station files as a user would write them.
 let lns: LnsStandIn | null = null;
+let cups: CupsStandIn | null = null;
+if (argv.cups && !argv.lns) {
+  process.stderr.write('--cups needs --lns\n');
+  process.exit(2);
+}
 if (argv.lns) {
   const shipped = JSON.parse(readFileSync(confPath, 'utf8')) as { SX1301_conf: Record<string, unknown> };
   lns = new LnsStandIn({ token: 'Bearer NNSXS.DEMO', routerConfig: () => eu868RouterConfig(shipped.SX1301_conf) });
   const lnsPort = await lns.start();
   const dir = mkdtempSync(join(tmpdir(), 'pktfwd-demo-station-'));
-  writeFileSync(join(dir, 'tc.uri'), `wss://localhost:${lnsPort}\n`);
-  writeFileSync(join(dir, 'tc.trust'), tlsFile('ca.crt'));
-  writeFileSync(join(dir, 'tc.key'), 'Authorization: Bearer NNSXS.DEMO\r\n');
-  config.lns = [{ stationDir: dir, creds: readStationFiles(dir) }];
+  if (argv.cups) {
+    // Only the CUPS files: CUPS (a stand-in) provides tc.uri, tc.trust (DER, as CUPS sends it) and tc.key.
+    cups = new CupsStandIn({ token: 'Bearer NNSXS.CUPSDEMO', target: {
+      tcUri: `wss://localhost:${lnsPort}`, tcCred: { trust: new X509Certificate(tlsFile('ca.crt')).raw, key: Buffer.from('Authorization: Bearer NNSXS.DEMO\r\n') },
+    } });
+    const cupsPort = await cups.start();
+    writeFileSync(join(dir, 'cups.uri'), `https://localhost:${cupsPort}\n`);
+    writeFileSync(join(dir, 'cups.trust'), tlsFile('ca.crt'));
+    writeFileSync(join(dir, 'cups.key'), 'Authorization: Bearer NNSXS.CUPSDEMO\r\n');
+    config.lns = [{ stationDir: dir, creds: null, cups: readCredentialSet(dir, 'cups', ''), cupsIntervalS: 86_400 }];
+  } else {
+    writeFileSync(join(dir, 'tc.uri'), `wss://localhost:${lnsPort}\n`);
+    writeFileSync(join(dir, 'tc.trust'), tlsFile('ca.crt'));
+    writeFileSync(join(dir, 'tc.key'), 'Authorization: Bearer NNSXS.DEMO\r\n');
+    config.lns = [{ stationDir: dir, creds: readStationFiles(dir), cups: null, cupsIntervalS: 86_400 }];
+  }
   config.gateway.servers = [];
 }
 const log = createLogger({ level: argv.verbose ? 'info' : 'warn', format: 'pretty' });
@@ -78,6 +98,7 @@ const devices = new SimulatedDevices({ airPort: sim.airPortBound, count: argv.de
 await devices.start();
 
 if (lns) say(`LNS stand-in on wss://localhost:${lns.port} (Basics Station protocol, TLS with the repository's test CA, bearer token); station files in ${config.lns[0]!.stationDir}`);
+if (cups) say(`CUPS stand-in on https://localhost:${cups.port}: the station directory holds only cups.uri, cups.trust and cups.key; CUPS hands out tc.uri, tc.trust and tc.key`);
 else say(`network server stand-in on 127.0.0.1:${nsPort}; forwarder ${config.gateway.gatewayId} on the simulated EU868 concentrator (air port ${sim.airPortBound})`);
 if (lns) say(`forwarder ${config.gateway.gatewayId} on the simulated EU868 concentrator (air port ${sim.airPortBound}); the LNS answers every 2nd updf with a dnmsg (RX1 at xtime + 1 s, RX2 fallback at + 2 s on 869.525 MHz SF12)`);
 else say(`${argv.devices} devices send every ${argv.interval}s; the server answers every 2nd uplink in RX1 (tmst + 1 s), RX2 (tmst + 2 s, 869.525 MHz SF12) if RX1 is refused`);
@@ -167,6 +188,7 @@ async function stop(why: string): Promise<void> {
   devices.stop();
   ns.stop();
   await lns?.stop();
+  await cups?.stop();
   const abs = errors.map(Math.abs).sort((a, b) => a - b);
   const seen = lns ? lns.messages('updf').length : ns.counts.rxpk;
   say(`stopped (${why}). Server saw ${seen} uplinks; devices heard ${downlinksHeard} downlinks` +

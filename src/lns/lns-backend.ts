@@ -41,7 +41,10 @@ const LNS_TEST_FLAGS = [
 ] as const;
 
 /** Connection state, as the status API shows it. */
-export type LnsState = 'discovering' | 'connecting' | 'configuring' | 'connected' | 'waiting' | 'stopped';
+export type LnsState = 'discovering' | 'connecting' | 'configuring' | 'connected' | 'waiting' | 'awaiting-cups' | 'stopped';
+
+/** Failed connections in a row after which CUPS is asked for new credentials (Basics Station: 10 retries, or a refusal). */
+export const LNS_CUPS_AFTER = 10;
 
 /** Counters of one LNS backend. */
 export interface LnsCounters extends LnsDownlinkCounters {
@@ -53,7 +56,10 @@ export interface LnsCounters extends LnsDownlinkCounters {
 /** Options of {@link LnsBackend}. */
 export interface LnsBackendOptions {
   name: string;
-  creds: StationCredentials;
+  /** null: none yet (CUPS will provide them: {@link LnsBackend.setCredentials}). */
+  creds: StationCredentials | null;
+  /** The server refused this gateway (HTTP 401/403/404, router-info error) or it failed LNS_CUPS_AFTER times in a row: CUPS, if any, is asked. */
+  onRefused?: () => void;
   gatewayEui: Buffer;
   scheduler: TxScheduler;
   stats: ForwarderStats;
@@ -118,8 +124,11 @@ export class LnsBackend implements UplinkBackend {
   /** Frames received before the first router_config, with their times. */
   private readonly early: { p: RxPacket; times: UpTimes; atMs: number }[] = [];
 
+  private creds: StationCredentials | null;
+
   constructor(private readonly o: LnsBackendOptions) {
     this.log = o.log;
+    this.creds = o.creds;
     this.downlinks = new LnsDownlinks({
       scheduler: o.scheduler, log: o.log, counters: this.counters, send: (t) => this.send(t), clock: () => this.clock,
       routerConfig: () => this.routerConfig, rxTime: o.rxTime, nowMs: () => this.now(),
@@ -159,8 +168,33 @@ export class LnsBackend implements UplinkBackend {
       this.fileTimer = setInterval(guard(this.log, (n) => this.count(n), 'lns buffer file', () => this.file?.tick()), 1000);
       this.fileTimer.unref();
     }
-    this.discover();
+    if (this.creds === null) {
+      this.state = 'awaiting-cups';
+      this.lastError = 'no tc.uri yet: waiting for CUPS to provide it';
+      this.log.info('LNS waiting for CUPS to provide tc.uri and credentials');
+    } else this.discover();
     return 0;
+  }
+
+  /**
+   * New LNS address or credentials (from CUPS): the connection, if any, is
+   * closed and discovery starts again with them; kept uplinks stay kept.
+   */
+  setCredentials(creds: StationCredentials): void {
+    this.creds = creds;
+    if (this.state === 'stopped') return;
+    this.log.info({ uri: creds.uri, auth: authOf(creds) }, 'LNS credentials replaced: connecting with them');
+    if (this.timer) clearTimeout(this.timer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.timer = this.syncTimer = null;
+    const ws = this.ws;
+    this.ws = null;
+    ws?.removeAllListeners();
+    ws?.on('error', () => undefined);
+    ws?.terminate();
+    this.failures = 0;
+    this.connectedAtMs = null;
+    this.discover();
   }
 
   stop(): void {
@@ -183,7 +217,7 @@ export class LnsBackend implements UplinkBackend {
   }
 
   private socketOptions(): ClientOptions {
-    const c = this.o.creds;
+    const c = this.creds!;
     return {
       handshakeTimeout: LNS_HANDSHAKE_TIMEOUT_MS,
       headers: c.headers,
@@ -205,8 +239,10 @@ export class LnsBackend implements UplinkBackend {
     }
     this.ws = ws;
     let reason: string | null = null;
+    let refused = false;
     ws.on('unexpected-response', (_req, res) => {
       const code = res.statusCode ?? 0;
+      refused = code === 401 || code === 403 || code === 404;
       const hint = code === 401 || code === 403 ? ' (the credentials in tc.key were refused)' : code === 404 ? ' (the server does not know this router, or the path is wrong)' : '';
       reason = `HTTP ${code} ${res.statusMessage ?? ''}`.trim() + hint;
       res.resume();
@@ -238,11 +274,11 @@ export class LnsBackend implements UplinkBackend {
         this.log.warn({ uri: url, reason: text }, 'LNS connection lost; uplinks are kept until it is back');
         this.failures = 0;
       }
-      this.failed(phase, text);
+      this.failed(phase, text, refused);
     }));
   }
 
-  private failed(phase: 'discovery' | 'muxs', reason: string): void {
+  private failed(phase: 'discovery' | 'muxs', reason: string, refused = false): void {
     this.counters.connectFailures++;
     this.lastError = reason;
     this.connectedAtMs = null;
@@ -251,6 +287,7 @@ export class LnsBackend implements UplinkBackend {
     this.failures++;
     const rediscover = phase === 'discovery' || this.muxsFailures >= LNS_REDISCOVER_AFTER;
     this.log.error({ phase, reason, retryInS: delayS, next: rediscover ? 'discovery' : 'muxs' }, `LNS ${phase} failed`);
+    if (this.o.onRefused && (refused || this.failures % LNS_CUPS_AFTER === 0)) this.o.onRefused();
     this.state = 'waiting';
     this.timer = setTimeout(guard(this.log, (n) => this.count(n), 'lns retry', () => {
       this.timer = null;
@@ -264,7 +301,7 @@ export class LnsBackend implements UplinkBackend {
     this.muxsUri = null;
     this.muxsFailures = 0;
     this.counters.discoveries++;
-    const url = `${this.o.creds.uri.replace(/\/+$/, '')}/router-info`;
+    const url = `${this.creds!.uri.replace(/\/+$/, '')}/router-info`;
     this.log.info({ uri: url, router: this.router }, 'LNS discovery');
     this.open(url, 'discovery', (ws) => ws.send(JSON.stringify({ router: this.router })), (ws, text) => {
       const r = parseLns(text);
@@ -279,7 +316,7 @@ export class LnsBackend implements UplinkBackend {
       if (typeof m.error === 'string') {
         ws.close();
         this.ws = null;
-        this.failed('discovery', `server refused router ${this.router}: ${m.error}`);
+        this.failed('discovery', `server refused router ${this.router}: ${m.error}`, true);
         return;
       }
       this.muxsUri = m.uri as string;
@@ -543,12 +580,16 @@ export class LnsBackend implements UplinkBackend {
   status(): Record<string, unknown> {
     const now = this.now();
     return {
-      uri: this.o.creds.uri, router: this.router, muxs: this.muxsId, muxsUri: this.muxsUri, state: this.state, lastError: this.lastError,
+      uri: this.creds?.uri ?? null, router: this.router, muxs: this.muxsId, muxsUri: this.muxsUri, state: this.state, lastError: this.lastError,
       connectedForS: this.connectedAtMs === null ? null : Math.round((now - this.connectedAtMs) / 100) / 10,
       lastMessageAgeS: this.lastMessageAtMs === null ? null : Math.round((now - this.lastMessageAtMs) / 100) / 10,
       timesyncRttMs: this.timesyncRttMs, region: this.routerConfig?.region ?? null, kept: this.buffered,
       keptDropped: this.kept ? { ...this.kept.dropped } : null, keptFile: this.file?.status ?? null,
-      auth: this.o.creds.clientCert ? 'client certificate' : Object.keys(this.o.creds.headers).length ? 'token' : 'none', counters: { ...this.counters },
+      auth: this.creds ? authOf(this.creds) : 'none', counters: { ...this.counters },
     };
   }
+}
+
+function authOf(c: StationCredentials): string {
+  return c.clientCert ? 'client certificate' : Object.keys(c.headers).length ? 'token' : 'none';
 }

@@ -79,7 +79,7 @@ export interface MetricsSnapshot {
   gps: { fix: boolean; valid: boolean; precise: boolean } | null;
   bands: { band: string; remainingMs: number }[];
   /** LNS servers (lns_conf): name, connected, counters. */
-  lns?: { name: string; connected: boolean; counters: Record<string, number> }[];
+  lns?: { name: string; connected: boolean; counters: Record<string, number>; cups: Record<string, number> | null }[];
 }
 
 /** Minutes of per-channel counts kept. */
@@ -250,6 +250,12 @@ export class Monitor {
     lnsCounter('pktfwd_lns_uplinks_kept_total', 'Uplinks kept while the LNS connection was down', 'uplinksBuffered');
     lnsCounter('pktfwd_lns_dnmsg_received_total', 'dnmsg (downlink requests) received from the LNS', 'dnmsgReceived');
     lnsCounter('pktfwd_lns_dntxed_sent_total', 'dntxed sent: downlinks that went out on the air', 'dntxedSent');
+    const cupsCounter = (name: string, help: string, key: string) => labelled(name, help, ['server'], (set) => {
+      for (const l of self.snapshot()?.lns ?? []) if (l.cups) set({ server: l.name }, l.cups[key] ?? 0);
+    });
+    cupsCounter('pktfwd_cups_requests_total', 'CUPS update-info requests (at start, at the interval, early after an LNS refusal)', 'requests');
+    cupsCounter('pktfwd_cups_failures_total', 'CUPS requests that failed (refused, unreachable, untrusted, malformed answer)', 'failures');
+    cupsCounter('pktfwd_cups_updates_total', 'CUPS answers that installed new URIs or credentials', 'updates');
     per('pktfwd_buffer_uplinks', 'Uplinks waiting in the store-and-forward buffer', (s) => s.buffer?.uplinks ?? null, 'gauge');
     per('pktfwd_buffer_bytes', 'Bytes of rxpk JSON waiting in the store-and-forward buffer', (s) => s.buffer?.bytes ?? null, 'gauge');
     per('pktfwd_buffer_uplinks_added_total', 'Uplinks put in the buffer (the server was not acknowledging, or older ones were waiting)', up('rxBuffered'));

@@ -182,6 +182,7 @@ function renderStatus(s) {
   lns.forEach(function (l, i) {
     var n = lns.length > 1 ? " " + (i + 1) : "";
     rows.push(["LNS" + n, l.uri + " (router " + l.router + (l.muxs ? ", muxs " + l.muxs : "") + "): " + l.state + (l.lastError ? " (" + l.lastError + ")" : "")]);
+    if (l.cups) rows.push(["  CUPS", (l.cups.uri || "–") + " (" + l.cups.set + " files): " + (l.cups.lastError ? "failing (" + l.cups.lastError + ")" : l.cups.state) + "; last check " + fmtAge(l.cups.lastCheckAgeS) + "; " + l.cups.counters.updates + " updates"]);
     rows.push(["  traffic", "last message " + fmtAge(l.lastMessageAgeS) + (l.timesyncRttMs === null ? "" : ", RTT " + l.timesyncRttMs.toFixed(1) + " ms") + "; " + l.counters.uplinksSent + " uplinks sent, " + l.kept + " kept; " + l.counters.dntxedSent + " downlinks sent"]);
   });
   var bf = s.buffer && s.buffer.file;
