@@ -16,7 +16,7 @@ import { SimConcentrator } from '../hal/index.js';
 import { parseConfig } from '../src/config/index.js';
 import { CupsStandIn, credentialsBlob, type CupsTarget } from '../src/demo/cups-server.js';
 import { Forwarder } from '../src/forwarder.js';
-import { installCredentials, parseUpdateInfo, rollForward, splitCredentials } from '../src/lns/cups-protocol.js';
+import { checkUpdate, installCredentials, parseUpdateInfo, rollForward, splitCredentials } from '../src/lns/cups-protocol.js';
 import { credentialCrc, readCredentialSet } from '../src/lns/station-files.js';
 import { memoryLogger, testConfig, waitFor } from './helpers/harness.js';
 import { shippedConf } from './helpers/cli-process.js';
@@ -112,6 +112,48 @@ describe('CUPS formats', () => {
     assert.throws(() => parse(stationDir({ 'cups.uri': 'wss://cups.example:443' })), /lns_conf\[0\]\.station_dir: .*cups\.uri: "wss:\/\/cups\.example:443": expected a https:\/\//);
     assert.throws(() => parse(stationDir({ 'cups.uri': 'https://c:1' }), { cups_interval_s: 0 }), /cups_interval_s/);
     assert.throws(() => parse(stationDir({})), /tc\.uri: missing/);
+  });
+});
+
+describe('CUPS answers from a hostile server', () => {
+  test('5 000 mutated and random answers: parsing and checking never throw, only say why (seeded)', () => {
+    let seed = 0x5eed;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const uri = Buffer.from('wss://lns:8887');
+    const blob = credentialsBlob({ trust: caDer, crt: der(tlsFile('gateway.crt')), key: keyDer(tlsFile('gateway.key')) });
+    const len2 = Buffer.alloc(2);
+    len2.writeUInt16LE(blob.length);
+    const good = Buffer.concat([Buffer.from([0, uri.length]), uri, Buffer.alloc(2), len2, blob, Buffer.alloc(8)]);
+    const dir = stationDir({ 'tc.uri': 'wss://old:1' });
+    let refused = 0;
+    for (let i = 0; i < 5_000; i++) {
+      let b: Buffer;
+      if (i % 4 === 0) b = Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
+      else {
+        b = Buffer.from(good);
+        for (let k = 0, n = 1 + Math.floor(rnd() * 4); k < n; k++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+        if (rnd() < 0.2) b = b.subarray(0, Math.floor(rnd() * b.length));
+      }
+      const r = parseUpdateInfo(b);
+      if (!r.ok) {
+        assert.equal(typeof r.reason, 'string');
+        refused++;
+        continue;
+      }
+      if (!r.value.tcCred) continue;
+      const c = splitCredentials(r.value.tcCred);
+      if (!c.ok) {
+        refused++;
+        continue;
+      }
+      try {
+        checkUpdate(dir, 'tc', { uri: r.value.tcUri, files: c.value });
+      } catch (err) {
+        assert.equal((err as { code?: string }).code, 'ESTATIONFILE', (err as Error).stack);
+        refused++;
+      }
+    }
+    assert.ok(refused > 2_500, `${refused} refused`);
   });
 });
 
@@ -215,6 +257,20 @@ describe('CUPS in the forwarder', () => {
       assert.equal(bad.fwd.stats.counters.internalErrors, 0);
     } finally {
       await bad.stop();
+    }
+  });
+
+  test('credentials that would not be usable (a trust that is no certificate) are not installed; the next good answer is', async () => {
+    const r = await rig({ 'cups.uri': '$CUPS', 'cups.trust': tlsFile('ca.crt') }, { cups: { target: { tcCred: { trust: Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]) } } } });
+    try {
+      const f = await waitFor(() => r.mem.lines().find((l) => l.msg === 'CUPS: asking failed'), 5000, 'refused update');
+      assert.match(String(f.reason), /^answer unusable: what it would install is not usable: .*tc\.trust: holds no usable DER certificate/);
+      assert.equal(existsSync(join(r.dir, 'tc.uri')), false, 'nothing installed');
+      assert.equal(existsSync(join(r.dir, 'tc.trust')), false);
+      r.cups.o.target.tcCred = { trust: caDer };
+      await waitFor(() => r.fwd.lnsBackends[0]!.state === 'connected', 10_000, 'connected after the good answer');
+    } finally {
+      await r.stop();
     }
   });
 });

@@ -16,7 +16,7 @@ import https from 'node:https';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { guard } from '../../hal/index.js';
-import { installCredentials, parseUpdateInfo, rollForward, splitCredentials, CUPS_MAX_ANSWER_BYTES, type CredentialFiles } from './cups-protocol.js';
+import { checkUpdate, installCredentials, parseUpdateInfo, rollForward, splitCredentials, CUPS_MAX_ANSWER_BYTES, type CredentialFiles } from './cups-protocol.js';
 import { describeSocketError } from './socket-errors.js';
 import { credentialCrc, hasCredentialSet, readCredentialSet, StationFileError, type CredSet, type StationCredentials } from './station-files.js';
 
@@ -202,6 +202,17 @@ export class CupsClient {
       this.counters.firmwareOffered++;
       this.o.log.warn({ bytes: u.updateBytes, signatureBytes: u.signatureBytes }, 'CUPS offered a firmware update: not applied (pktfwd is updated with its package)');
     }
+    const tcUpdate = u.tcUri !== null || tcFiles ? { uri: u.tcUri, files: tcFiles } : null;
+    const cupsUpdate = u.cupsUri !== null || cupsFiles ? { uri: u.cupsUri, files: cupsFiles } : null;
+    // Checked before anything is written: files that would stop the next start (exit 2) are never installed.
+    let tcCreds: StationCredentials | null = null;
+    try {
+      if (tcUpdate) tcCreds = checkUpdate(this.o.dir, 'tc', tcUpdate);
+      if (cupsUpdate) checkUpdate(this.o.dir, 'cups', cupsUpdate);
+    } catch (err) {
+      this.fail(`answer unusable: what it would install is not usable: ${(err as Error).message}`, false);
+      return;
+    }
     const changed: string[] = [];
     try {
       if (u.tcUri !== null || tcFiles) {
@@ -228,13 +239,9 @@ export class CupsClient {
     this.counters.updates++;
     this.lastUpdate = changed.join(', ');
     this.o.log.info({ updated: changed, dir: this.o.dir }, 'CUPS: new files installed');
-    if (u.tcUri !== null || tcFiles) {
+    if (tcCreds) {
       this.counters.tcUpdates++;
-      try {
-        this.o.onTcCredentials(readCredentialSet(this.o.dir, 'tc', ''));
-      } catch (err) {
-        this.o.log.error({ err: (err as Error).message }, 'CUPS: the LNS files it installed are unusable; the LNS keeps its previous ones');
-      }
+      this.o.onTcCredentials(tcCreds);
     }
     if (u.cupsUri !== null || cupsFiles) {
       // New CUPS address or credentials: ask the new one right away (Basics Station does too).

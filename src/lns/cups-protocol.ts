@@ -16,7 +16,7 @@
  *   header line), or a zero byte for none.
  */
 import { existsSync, copyFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { credentialPath, CRED_FILES, type CredCategory } from './station-files.js';
+import { credentialPath, CRED_FILES, readCredentialSet, readOptionalBytes, type CredCategory, type StationCredentials } from './station-files.js';
 
 /** The largest answer read (credentials are a few kB; a firmware update is counted, not applied). */
 export const CUPS_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
@@ -122,6 +122,18 @@ function writeSynced(path: string, data: Buffer | string): void {
 /** The marker written once a category's temp set is complete: its presence at start means "finish the renames". */
 const updMarker = (dir: string, cat: CredCategory) => `${dir}/${cat}-temp.upd`;
 const EXTS = ['uri', ...CRED_FILES] as const;
+
+/**
+ * The credentials a category would have with `update` installed (files it
+ * does not replace stay as they are); throws StationFileError naming what is
+ * unusable, so nothing unusable is ever installed.
+ */
+export function checkUpdate(dir: string, cat: CredCategory, update: { uri: string | null; files: CredentialFiles | null }): StationCredentials {
+  const next = new Map<string, Buffer | null>();
+  if (update.uri !== null) next.set(credentialPath(dir, cat, '', 'uri'), Buffer.from(update.uri));
+  if (update.files) for (const ext of CRED_FILES) next.set(credentialPath(dir, cat, '', ext), update.files[ext] ?? null);
+  return readCredentialSet(dir, cat, '', (path) => (next.has(path) ? next.get(path)! : readOptionalBytes(path)));
+}
 
 /**
  * Replaces a category's files with what CUPS sent, crash-safe as Basics

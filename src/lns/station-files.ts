@@ -54,7 +54,7 @@ export class StationFileError extends Error {
   }
 }
 
-function readOptionalBytes(path: string): Buffer | null {
+export function readOptionalBytes(path: string): Buffer | null {
   try {
     const b = readFileSync(path);
     return b.length === 0 ? null : b;
@@ -119,10 +119,17 @@ export function readStationFiles(dir: string): StationCredentials {
   return readCredentialSet(dir, 'tc', '');
 }
 
-/** Reads one set of credential files (`tc`, `cups-bak`, …); throws StationFileError naming the first bad one. */
-export function readCredentialSet(dir: string, cat: CredCategory, set: CredSet): StationCredentials {
+/** Reads a file's bytes, null when absent or empty. */
+export type FileReader = (path: string) => Buffer | null;
+
+/**
+ * Reads one set of credential files (`tc`, `cups-bak`, …); throws
+ * StationFileError naming the first bad one. `read` replaces the file
+ * system (a CUPS update is checked before it is installed).
+ */
+export function readCredentialSet(dir: string, cat: CredCategory, set: CredSet, read: FileReader = readOptionalBytes): StationCredentials {
   const uriPath = credentialPath(dir, cat, set, 'uri');
-  const uriBytes = readOptionalBytes(uriPath);
+  const uriBytes = read(uriPath);
   const example = cat === 'tc' ? 'the LNS address, e.g. wss://eu1.cloud.thethings.network:8887' : 'the CUPS address, e.g. https://eu1.cloud.thethings.network:443';
   if (uriBytes === null) throw new StationFileError(uriPath, `missing (${example})`);
   const uri = uriBytes.toString('utf8').trim();
@@ -136,12 +143,12 @@ export function readCredentialSet(dir: string, cat: CredCategory, set: CredSet):
   const plain = cat === 'tc' ? 'ws:' : 'http:';
   if (parsed.protocol !== secure && parsed.protocol !== plain) throw new StationFileError(uriPath, `"${uri}": expected a ${secure}// (or ${plain}//) URI`);
   const trustPath = credentialPath(dir, cat, set, 'trust');
-  const trustBytes = readOptionalBytes(trustPath);
+  const trustBytes = read(trustPath);
   const trust = trustBytes === null ? null : certificatePem(trustBytes, trustPath);
   const keyPath = credentialPath(dir, cat, set, 'key');
   const crtPath = credentialPath(dir, cat, set, 'crt');
-  const key = readOptionalBytes(keyPath);
-  const crt = readOptionalBytes(crtPath);
+  const key = read(keyPath);
+  const crt = read(crtPath);
   const name = (p: string) => p.slice(dir.length).replace(/^\/+/, '');
   let clientCert: StationCredentials['clientCert'] = null;
   let headers: Record<string, string> = {};
