@@ -5,7 +5,10 @@
  * inside the device's window with inverted I/Q, a device radio hears it, and
  * `dntxed` comes back with the xtime of the start. The server's 8-channel
  * EU868 plan on a one-channel radio is accepted with a line naming the
- * channels it does not hear. No UDP server is configured.
+ * channels it does not hear. No UDP server is configured. The same RX2 and
+ * class C scenarios as on the sim (lns-cli.test.ts): a dnmsg whose RX1 has
+ * passed goes out in RX2 (xtime + RxDelay + 1 s, 869.525 MHz SF12), a class C
+ * one without xtime at once on the RX2 settings, each heard by a device.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -54,6 +57,59 @@ describe('LNS on the SX127x gateway (emulated SX1276)', () => {
       const d = Number(txX - xtime) - 5_000_000;
       assert.ok(Math.abs(d) <= 10_000, `dntxed xtime is ${d} µs from xtime + 5 s`);
       assert.equal(txX >> 48n, xtime >> 48n);
+      assert.deepEqual(emu.chip.violations, []);
+    } finally {
+      await fwd.stop();
+      await lns.stop();
+    }
+  });
+
+  test('RX1 passed: RX2 at xtime + RxDelay + 1 s on 869.525 MHz SF12; class C without xtime at once on RX2; both heard by a device, dntxed for each', async () => {
+    const lns = new LnsStandIn({ token: 'Bearer K', routerConfig: () => eu868RouterConfig(shippedConf().SX1301_conf!) });
+    const port = await lns.start();
+    const dir = stationDir({ 'tc.uri': `wss://localhost:${port}`, 'tc.trust': tlsFile('ca.crt'), 'tc.key': 'Authorization: Bearer K\n' });
+    const config = testConfig({ radio: 'sx127x', servers: [] }, {}, { lns_conf: [{ station_dir: dir }] as never });
+    const mem = memoryLogger('info');
+    const { emu, conc } = emulatedSx127xRadio(config, mem.log, clockUs);
+    const fwd = new Forwarder({ config, concentrator: conc, log: mem.log });
+    await fwd.start();
+    try {
+      await waitFor(() => fwd.lnsBackends[0]!.state === 'connected', 10_000, 'connected');
+      const join = Buffer.alloc(23);
+      join.writeUInt16LE(0x0202, 17);
+      assert.ok(emu.chip.injectFrame({ payload: join, sf: 7, bwHz: 125000, crc: 'ok', rssiDbm: -90, snrDb: 7, freqHz: 868_100_000 }));
+      const uplinkEnd = emu.chip.lastRxDoneUs!;
+      const jreq = await waitFor(() => lns.messages('jreq')[0], 5000, 'jreq');
+      const xtime = BigInt((jreq.msg.upinfo as { xtime: string }).xtime);
+      // RxDelay 1 s, sent once RX1 can no longer be had (at least 1 s after the uplink): RX2, one second later.
+      while (clockUs() - uplinkEnd < 1_050_000) await new Promise((r) => setTimeout(r, 10));
+      const rx2 = Buffer.concat([Buffer.from([0x20]), Buffer.alloc(16, 0x2b)]);
+      lns.sendText(`{"msgtype":"dnmsg","DevEui":"00-00-00-00-00-00-00-00","dC":0,"diid":50,"pdu":"${rx2.toString('hex')}","RxDelay":1,"RX1DR":5,"RX1Freq":868100000,"RX2DR":0,"RX2Freq":869525000,"priority":0,"rctx":0,"xtime":${xtime}}`);
+      const tx2 = await waitFor(() => emu.chip.txEvents.find((t) => t.payload.equals(rx2)), 5000, 'RX2 transmission');
+      const errUs = tx2.startUs - (uplinkEnd + 2_000_000);
+      assert.ok(Math.abs(errUs) <= 10_000, `RX2 started ${errUs.toFixed(0)} µs from uplink + 2 s`);
+      // The frequency register's step is 32 MHz / 2^19 ≈ 61 Hz [SX1276 datasheet RegFrf].
+      assert.ok(Math.abs(tx2.settings.freqHz - 869_525_000) < 62, `on ${tx2.settings.freqHz} Hz`);
+      assert.deepEqual([tx2.settings.spreadingFactor, tx2.settings.txIqInverted], [12, true]);
+      const device2 = await deviceReceiver(869_525_000, 12, clockUs);
+      assert.ok(device2.injectFrame({ payload: tx2.payload, sf: 12, bwHz: 125000, crc: tx2.settings.crcOn ? 'ok' : 'none', rssiDbm: -50, snrDb: 9, freqHz: tx2.settings.freqHz, syncWord: tx2.settings.syncWord, iqInverted: tx2.settings.txIqInverted }), `device: ${device2.lastRejection}`);
+      const d2 = await waitFor(() => lns.messages('dntxed').find((m) => m.msg.diid === 50), 3000, 'dntxed RX2');
+      assert.deepEqual([d2.msg.DR, d2.msg.Freq], [0, 869525000], 'dntxed names RX2');
+
+      const c = Buffer.concat([Buffer.from([0x60]), Buffer.alloc(12, 0x3c)]);
+      const sentAt = clockUs();
+      lns.sendText(`{"msgtype":"dnmsg","DevEui":"00-00-00-00-00-00-00-00","dC":2,"diid":51,"pdu":"${c.toString('hex')}","RX2DR":0,"RX2Freq":869525000,"priority":0,"rctx":0}`);
+      const txc = await waitFor(() => emu.chip.txEvents.find((t) => t.payload.equals(c)), 5000, 'class C transmission');
+      // At once: as soon as the RX2 frame (SF12, ~1.2 s on air) has ended, as the JIT queue slots class C.
+      const freeAt = Math.max(sentAt, tx2.endUs);
+      assert.ok(txc.startUs >= tx2.endUs, 'after the RX2 frame ended');
+      assert.ok(txc.startUs - freeAt < 500_000, `class C went out ${(txc.startUs - freeAt) / 1000} ms after the radio was free`);
+      // The frequency register's step is 32 MHz / 2^19 ≈ 61 Hz [SX1276 datasheet RegFrf].
+      assert.ok(Math.abs(txc.settings.freqHz - 869_525_000) < 62, `on ${txc.settings.freqHz} Hz`);
+      assert.deepEqual([txc.settings.spreadingFactor, txc.settings.txIqInverted], [12, true]);
+      const deviceC = await deviceReceiver(869_525_000, 12, clockUs);
+      assert.ok(deviceC.injectFrame({ payload: txc.payload, sf: 12, bwHz: 125000, crc: txc.settings.crcOn ? 'ok' : 'none', rssiDbm: -50, snrDb: 9, freqHz: txc.settings.freqHz, syncWord: txc.settings.syncWord, iqInverted: txc.settings.txIqInverted }), `device: ${deviceC.lastRejection}`);
+      await waitFor(() => lns.messages('dntxed').find((m) => m.msg.diid === 51), 3000, 'dntxed class C');
       assert.deepEqual(emu.chip.violations, []);
     } finally {
       await fwd.stop();
