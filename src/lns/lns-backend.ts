@@ -1,7 +1,7 @@
 /**
  * The LoRa Basics Station LNS protocol as a forwarder backend: discovery
  * (`/router-info`), the muxs WebSocket, `version` → `router_config`,
- * uplinks as `updf`/`jreq`/`propdf`, `dnmsg` through the shared TX scheduler
+ * uplinks as `updf`/`jreq`/`propdf` (lns-uplinks.ts), `dnmsg` through the shared TX scheduler
  * answered by `dntxed`, `timesync`, `getxtime`; reconnect with back-off and
  * rediscovery; uplinks kept while disconnected [Basics Station docs "The LNS
  * Protocol"]. WebSocket framing and TLS are the `ws` library's and Node's.
@@ -15,10 +15,10 @@ import type { UplinkOutcome } from '../packet-log.js';
 import type { RxTime } from '../protocol/index.js';
 import type { ForwarderStats } from '../stats.js';
 import type { TxScheduler } from '../tx-scheduler.js';
-import { UplinkBuffer, type BufferedUplink, type UplinkBufferLimits } from '../uplink-buffer.js';
-import { BufferFile } from '../buffer-file.js';
-import { checkLnsUplinkText, encodeUplink, id6, parseLns, stringifyLns, uplinkDr, type UpTimes } from './messages.js';
+import type { BufferedUplink, UplinkBufferLimits } from '../uplink-buffer.js';
+import { id6, parseLns, stringifyLns } from './messages.js';
 import { LnsDownlinks, type LnsDownlinkCounters } from './lns-downlinks.js';
+import { LnsUplinks, type LnsUplinkCounters } from './lns-uplinks.js';
 import { describeSocketError } from './socket-errors.js';
 import { checkPlan, parseRouterConfig, type RouterConfig } from './router-config.js';
 import type { StationCredentials } from './station-files.js';
@@ -47,9 +47,8 @@ export type LnsState = 'discovering' | 'connecting' | 'configuring' | 'connected
 export const LNS_CUPS_AFTER = 10;
 
 /** Counters of one LNS backend. */
-export interface LnsCounters extends LnsDownlinkCounters {
+export interface LnsCounters extends LnsDownlinkCounters, LnsUplinkCounters {
   connects: number; connectFailures: number; discoveries: number;
-  uplinksSent: number; uplinksBuffered: number; uplinksDropped: number; bufferDelivered: number;
   messagesInvalid: number; routerConfigs: number;
 }
 
@@ -109,20 +108,15 @@ export class LnsBackend implements UplinkBackend {
   private ws: WebSocket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
-  private file: BufferFile | null = null;
-  private fileTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private muxsFailures = 0;
-  /** Uplink messages kept while disconnected, oldest first (the store-and-forward buffer the UDP side uses). */
-  readonly kept: UplinkBuffer | null;
-  private seq = 0;
+  /** Uplinks: sent, or kept while disconnected (the store-and-forward buffer the UDP side uses). */
+  private readonly uplinks: LnsUplinks;
   private readonly log: Logger;
   private readonly router: string;
   private readonly backoff: readonly number[];
   private readonly syncSent = new Map<number, number>();
   private readonly downlinks: LnsDownlinks;
-  /** Frames received before the first router_config, with their times. */
-  private readonly early: { p: RxPacket; times: UpTimes; atMs: number }[] = [];
 
   private creds: StationCredentials | null;
 
@@ -136,7 +130,11 @@ export class LnsBackend implements UplinkBackend {
     this.router = id6(o.gatewayEui);
     this.backoff = o.backoffS ?? LNS_BACKOFF_S;
     this.radioChannelsHz = o.radioChannelsHz;
-    this.kept = o.keep ? new UplinkBuffer(o.keep, () => this.now()) : null;
+    this.uplinks = new LnsUplinks({
+      log: o.log, counters: this.counters, stats: o.stats, primary: o.primary, keep: o.keep, keepFile: o.keepFile ?? null,
+      send: (t) => this.send(t), connected: () => this.state === 'connected', clock: () => this.clock, routerConfig: () => this.routerConfig,
+      rxTime: o.rxTime, nowMs: () => this.now(), onInternalError: (n) => this.count(n),
+    });
   }
 
   get name(): string {
@@ -148,7 +146,7 @@ export class LnsBackend implements UplinkBackend {
   }
 
   get buffered(): number {
-    return (this.kept?.length ?? 0) + this.early.length;
+    return this.uplinks.buffered;
   }
 
   get pendingAcks(): number {
@@ -160,14 +158,7 @@ export class LnsBackend implements UplinkBackend {
   }
 
   start(): number {
-    if (this.kept && this.o.keepFile) {
-      // What the last run kept comes back in order, before anything new; journal sync, compaction and retry once a second.
-      this.file = new BufferFile(this.o.keepFile, this.kept, this.log, checkLnsUplinkText);
-      this.file.open();
-      this.seq = this.kept.maxSeq;
-      this.fileTimer = setInterval(guard(this.log, (n) => this.count(n), 'lns buffer file', () => this.file?.tick()), 1000);
-      this.fileTimer.unref();
-    }
+    this.uplinks.start();
     if (this.creds === null) {
       this.state = 'awaiting-cups';
       this.lastError = 'no tc.uri yet: waiting for CUPS to provide it';
@@ -202,9 +193,7 @@ export class LnsBackend implements UplinkBackend {
     if (this.timer) clearTimeout(this.timer);
     if (this.syncTimer) clearInterval(this.syncTimer);
     this.timer = this.syncTimer = null;
-    if (this.fileTimer) clearInterval(this.fileTimer);
-    this.fileTimer = null;
-    this.file?.close();
+    this.uplinks.stop();
     const ws = this.ws;
     this.ws = null;
     ws?.removeAllListeners();
@@ -442,8 +431,7 @@ export class LnsBackend implements UplinkBackend {
       // Basics Station's production builds ignore these development settings too (src/s2e.c, CFG_prod).
       this.log.info({ flags: asked.map((f) => f.key), region: rc.region }, `router_config's development settings ignored, as in Basics Station's production builds: ${asked.map((f) => f.what).join('; ')}`);
     }
-    this.encodeEarly(rc.drs);
-    this.flushKept();
+    this.uplinks.configured(rc.drs);
     this.timesync();
     this.syncTimer = setInterval(guard(this.log, (n) => this.count(n), 'lns timesync', () => this.timesync()), LNS_TIMESYNC_MS);
     this.syncTimer.unref();
@@ -472,108 +460,8 @@ export class LnsBackend implements UplinkBackend {
     // The server's GPS time is not used to steer the radio time: class B needs the local GPS (see README).
   }
 
-  private flushKept(): void {
-    const kept = this.kept;
-    if (!kept) return;
-    let sent = 0;
-    while (kept.length > 0 && this.state === 'connected') {
-      const batch = kept.peek(64 * 1024);
-      if (batch.length === 0) break;
-      const done: BufferedUplink[] = [];
-      for (const k of batch) {
-        if (!this.send(k.rxpk)) break;
-        done.push(k);
-      }
-      kept.remove(done);
-      sent += done.length;
-      this.counters.uplinksSent += done.length;
-      if (this.o.primary) this.o.stats.counters.rxfw += done.length;
-      if (done.length < batch.length) break;
-    }
-    if (sent > 0) {
-      this.counters.bufferDelivered += sent;
-      this.log.info({ uplinks: sent }, 'LNS: kept uplinks delivered');
-    }
-  }
-
-  /** The message of one frame, or not (counted, with the reason at debug level). */
-  private encode(p: RxPacket, drs: NonNullable<RouterConfig['drs']>, times: UpTimes): { ok: true; text: string } | { ok: false } {
-    const dr = uplinkDr(drs, p.radio);
-    const enc = dr < 0 ? { ok: false as const, reason: 'its data rate is not in the server\'s DRs table' } : encodeUplink(p, dr, times);
-    if (enc.ok) return enc;
-    this.counters.uplinksDropped++;
-    this.log.debug({ tmst: p.countUs, reason: enc.reason }, 'uplink not sent to the LNS');
-    return { ok: false };
-  }
-
-  /** Keeps a frame received before the first router_config (with its times: the session may change with the plan), within the buffer's count and age limits. */
-  private keepEarly(p: RxPacket, times: UpTimes, wall: number): UplinkOutcome {
-    const lim = this.o.keep;
-    if (!lim) {
-      this.counters.uplinksDropped++;
-      return 'lost';
-    }
-    const early = this.early;
-    while (early.length > 0 && (early.length >= lim.maxUplinks || wall - early[0]!.atMs > lim.maxAgeMs)) {
-      early.shift();
-      this.counters.uplinksDropped++;
-    }
-    early.push({ p, times, atMs: wall });
-    this.counters.uplinksBuffered++;
-    return 'buffered';
-  }
-
-  /** The frames kept before the first router_config, now encoded with its DRs, into the kept buffer (oldest first). */
-  private encodeEarly(drs: NonNullable<RouterConfig['drs']>): void {
-    if (!this.kept || this.early.length === 0) return;
-    const early = this.early.splice(0);
-    let n = 0;
-    for (const e of early) {
-      const enc = this.encode(e.p, drs, e.times);
-      if (!enc.ok) continue;
-      this.kept.push([{ rxpk: enc.text, seq: ++this.seq }], e.atMs);
-      n++;
-    }
-    this.log.info({ uplinks: n, received: early.length }, 'LNS: uplinks received before the first router_config encoded with its DRs table');
-  }
-
   deliver(_rxpks: BufferedUplink[], _stat: string | null, packets: RxPacket[], _nowUs: number): UplinkOutcome[] {
-    const out: UplinkOutcome[] = [];
-    const drs = this.routerConfig?.drs;
-    const wall = this.now();
-    for (const p of packets) {
-      if (p.crcStatus !== 'ok') {
-        out.push('filtered'); // the LNS protocol carries frames with a good CRC only
-        continue;
-      }
-      const rt = this.o.rxTime?.(p.countUs);
-      const times = { xtime: this.clock.xtimeOf(p.countUs), gpstimeUs: rt?.gpsMs !== undefined ? Math.round(rt.gpsMs * 1000) : 0, rxtimeS: (rt?.utcUs !== undefined ? rt.utcUs / 1e6 : wall / 1000) };
-      if (!drs) {
-        // No router_config yet in this run (booting without the network): nothing says which DR index this is until one comes.
-        out.push(this.keepEarly(p, times, wall));
-        continue;
-      }
-      const enc = this.encode(p, drs, times);
-      if (!enc.ok) {
-        out.push('filtered');
-        continue;
-      }
-      if (this.state === 'connected' && this.buffered === 0 && this.send(enc.text)) {
-        this.counters.uplinksSent++;
-        if (this.o.primary) this.o.stats.counters.rxfw++;
-        out.push('forwarded');
-        continue;
-      }
-      if (!this.kept) {
-        this.counters.uplinksDropped++;
-        out.push('lost'); // buffer_conf.enable false: nothing is kept, as on the UDP side
-        continue;
-      }
-      this.kept.push([{ rxpk: enc.text, seq: ++this.seq }], wall);
-      this.counters.uplinksBuffered++;
-      out.push('buffered');
-    }
-    return out;
+    return this.uplinks.deliver(packets);
   }
 
   /** For the status API. */
@@ -584,7 +472,7 @@ export class LnsBackend implements UplinkBackend {
       connectedForS: this.connectedAtMs === null ? null : Math.round((now - this.connectedAtMs) / 100) / 10,
       lastMessageAgeS: this.lastMessageAtMs === null ? null : Math.round((now - this.lastMessageAtMs) / 100) / 10,
       timesyncRttMs: this.timesyncRttMs, region: this.routerConfig?.region ?? null, kept: this.buffered,
-      keptDropped: this.kept ? { ...this.kept.dropped } : null, keptFile: this.file?.status ?? null,
+      keptDropped: this.uplinks.kept ? { ...this.uplinks.kept.dropped } : null, keptFile: this.uplinks.fileStatus,
       auth: this.creds ? authOf(this.creds) : 'none', counters: { ...this.counters },
     };
   }
