@@ -169,12 +169,14 @@ export class Forwarder extends EventEmitter {
         ? { board: () => radioBoard, reconfigure: async (b) => { await o.concentrator.reconfigure!(b); radioBoard = b; } }
         : undefined,
       onRefused: () => this.cups[i]?.lnsRefused(),
+      onConnected: () => this.cups[i]?.lnsUp(),
     }));
     // CUPS for the station directories that name one: new tc.* files reconnect their LNS.
     this.cups = lnsConf.map((l, i) => (l.cups
       ? new CupsClient({
         dir: l.stationDir, router: id6(g.gatewayEui), version: VERSION, log: o.log.child({ module: 'cups', dir: l.stationDir }), intervalS: l.cupsIntervalS,
         retryS: o.cupsRetryS, onTcCredentials: (c) => this.lnsBackends[i]!.setCredentials(c), onInternalError: (n) => this.stats.recordInternalError(n),
+        lnsConnected: () => this.lnsBackends[i]!.state === 'connected',
       })
       : null));
     const backends: UplinkBackend[] = [...this.uplinks, ...this.lnsBackends];

@@ -72,6 +72,10 @@ describe('CUPS with the real forwarder process', () => {
     assert.equal(readFileSync(join(dir, 'tc.crt')).length, 0, 'no client certificate: an empty file, as Basics Station writes it');
     assert.equal(readFileSync(join(dir, 'tc.key'), 'utf8'), 'Authorization: Bearer LNS-KEY-1\r\n');
     assert.equal(existsSync(join(dir, 'tc-temp.upd')), false, 'the update completed');
+    // The set that connected, and the CUPS set that was answered, are kept as -bak (Basics Station's known-good copies).
+    await waitFor(() => existsSync(join(dir, 'tc-bak.key')), 5000, 'tc-bak written', out);
+    assert.equal(readFileSync(join(dir, 'tc-bak.key'), 'utf8'), 'Authorization: Bearer LNS-KEY-1\r\n');
+    assert.equal(readFileSync(join(dir, 'cups-bak.key'), 'utf8'), 'Authorization: Bearer CUPS-KEY\r\n');
     assert.ok(entries().some((e) => e.msg === 'CUPS: new files installed'));
   });
 
@@ -92,7 +96,8 @@ describe('CUPS with the real forwarder process', () => {
     await waitFor(() => lns.refused.some((r) => r.why === 'Authorization Bearer LNS-KEY-1'), 10_000, 'old key refused', out);
     await waitFor(() => lns.messages('version').length > connects, 15_000, 'reconnected with the new key', out);
     assert.equal(readFileSync(join(dir, 'tc.key'), 'utf8'), 'Authorization: Bearer LNS-KEY-2\r\n');
-    assert.equal(readFileSync(join(dir, 'tc-bak.key'), 'utf8'), 'Authorization: Bearer LNS-KEY-1\r\n', 'the previous set kept as tc-bak');
+    // The set that connected becomes tc-bak: the new key, once it has worked.
+    await waitFor(() => readFileSync(join(dir, 'tc-bak.key'), 'utf8') === 'Authorization: Bearer LNS-KEY-2\r\n', 5000, 'tc-bak is the working set', out);
     assert.ok(entries().some((e) => e.msg === 'LNS credentials replaced: connecting with them'));
     assert.equal(child.exitCode, null, 'still running');
   });

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, test } from 'node:test';
@@ -16,7 +16,7 @@ import { SimConcentrator } from '../hal/index.js';
 import { parseConfig } from '../src/config/index.js';
 import { CupsStandIn, credentialsBlob, type CupsTarget } from '../src/demo/cups-server.js';
 import { Forwarder } from '../src/forwarder.js';
-import { checkUpdate, installCredentials, parseUpdateInfo, rollForward, splitCredentials } from '../src/lns/cups-protocol.js';
+import { backupCredentials, checkUpdate, installCredentials, parseUpdateInfo, rollForward, splitCredentials } from '../src/lns/cups-protocol.js';
 import { credentialCrc, readCredentialSet } from '../src/lns/station-files.js';
 import { memoryLogger, testConfig, waitFor } from './helpers/harness.js';
 import { shippedConf } from './helpers/cli-process.js';
@@ -71,6 +71,7 @@ describe('CUPS formats', () => {
     const blob = credentialsBlob({ trust: caDer, crt: der(tlsFile('gateway.crt')), key: keyDer(tlsFile('gateway.key')) });
     const files = splitCredentials(blob);
     assert.ok(files.ok);
+    backupCredentials(dir, 'tc'); // the working set, as the LNS connection does it
     installCredentials(dir, 'tc', { uri: 'wss://new:2', files: files.value });
     assert.equal(credentialCrc(dir, 'tc'), crc32(blob));
     assert.equal(credentialCrc(dir, 'tc', '-bak'), before);
@@ -81,6 +82,14 @@ describe('CUPS formats', () => {
     assert.match(c.clientCert.key, /BEGIN PRIVATE KEY/);
     assert.match(c.trust!, /BEGIN CERTIFICATE/);
     assert.equal(readCredentialSet(dir, 'tc', '-bak').headers.Authorization, 'Bearer OLD');
+  });
+
+  test('a temp file left by an earlier failed install is not installed with the next update', () => {
+    const dir = stationDir({ 'tc.uri': 'wss://old:1\n', 'tc.key': 'Authorization: Bearer GOOD\r\n', 'tc-temp.key': 'Authorization: Bearer STRAY\r\n' });
+    installCredentials(dir, 'tc', { uri: 'wss://new:2', files: null });
+    assert.equal(readFileSync(join(dir, 'tc.uri'), 'utf8'), 'wss://new:2\n');
+    assert.equal(readFileSync(join(dir, 'tc.key'), 'utf8'), 'Authorization: Bearer GOOD\r\n');
+    assert.equal(existsSync(join(dir, 'tc-temp.key')), false);
   });
 
   test('an update cut short: a complete temp set (marker written) is finished at the next start, an incomplete one discarded', () => {
@@ -224,10 +233,10 @@ describe('CUPS in the forwarder', () => {
     try {
       const failed = await waitFor(() => r.mem.lines().find((l) => l.msg === 'CUPS: asking failed'), 5000, 'refusal');
       assert.match(String(failed.reason), /HTTP 401 \(the credentials in cups\.key were refused\)/);
-      assert.equal(failed.nextSet, '-boot');
+      assert.equal(failed.nextSet, 'boot');
       await waitFor(() => r.fwd.lnsBackends[0]!.state === 'connected', 10_000, 'connected after the boot set worked');
       assert.deepEqual(r.cups.refused, ['Authorization Bearer STALE']);
-      assert.ok(r.mem.lines().some((l) => l.msg === 'CUPS: asking for updates' && l.set === '-boot'));
+      assert.ok(r.mem.lines().some((l) => l.msg === 'CUPS: asking for updates' && l.set === 'boot'));
     } finally {
       await r.stop();
     }
@@ -244,7 +253,8 @@ describe('CUPS in the forwarder', () => {
       await untrusted.stop();
     }
     let raw: Buffer | null = Buffer.from([0, 0, 0x10, 0x00, 0x30]);
-    const bad = await rig({ 'cups.uri': '$CUPS', 'cups.trust': tlsFile('ca.crt') }, { cups: { target: { tcCred: { trust: caDer }, update: Buffer.alloc(1000, 0xee) }, rawAnswer: () => raw } });
+    // A 3 MB firmware: more than the 1 MiB kept of an answer, so it must be counted as it streams by.
+    const bad = await rig({ 'cups.uri': '$CUPS', 'cups.trust': tlsFile('ca.crt') }, { cups: { target: { tcCred: { trust: caDer }, update: Buffer.alloc(3_000_000, 0xee) }, rawAnswer: () => raw } });
     try {
       const f = await waitFor(() => bad.mem.lines().find((l) => l.msg === 'CUPS: asking failed'), 5000, 'malformed');
       assert.match(String(f.reason), /^answer unusable: cupsCred: 16 bytes announced, 1 left/);
@@ -253,7 +263,7 @@ describe('CUPS in the forwarder', () => {
       await waitFor(() => bad.fwd.lnsBackends[0]!.state === 'connected', 10_000, 'connected after the retry');
       const fw = bad.mem.lines().find((l) => l.msg === 'CUPS offered a firmware update: not applied (pktfwd is updated with its package)');
       assert.ok(fw);
-      assert.equal(fw.bytes, 1000);
+      assert.equal(fw.bytes, 3_000_000);
       assert.equal(bad.fwd.stats.counters.internalErrors, 0);
     } finally {
       await bad.stop();
@@ -269,6 +279,38 @@ describe('CUPS in the forwarder', () => {
       assert.equal(existsSync(join(r.dir, 'tc.trust')), false);
       r.cups.o.target.tcCred = { trust: caDer };
       await waitFor(() => r.fwd.lnsBackends[0]!.state === 'connected', 10_000, 'connected after the good answer');
+    } finally {
+      await r.stop();
+    }
+  });
+
+  test('after an update the next check waits the retry delay (no request loop); stopped mid-request, nothing more is asked', async () => {
+    const r = await rig({ 'cups.uri': '$CUPS', 'cups.trust': tlsFile('ca.crt') }, { cups: { target: { tcCred: { trust: caDer } } }, intervalS: 1 });
+    try {
+      await waitFor(() => r.cups.requests.length >= 2, 5000, 'second check');
+      const gapMs = r.cups.requestTimes[1]! - r.cups.requestTimes[0]!;
+      assert.ok(gapMs >= 250, `second check ${gapMs.toFixed(0)} ms after the update (retry 0.3 s)`);
+      // A slow answer, and the forwarder stopped while it is pending.
+      r.cups.o.holdMs = 800;
+      const n = r.cups.requests.length;
+      await waitFor(() => r.cups.requests.length > n, 5000, 'a pending request');
+      await r.fwd.stop();
+      await new Promise((res) => setTimeout(res, 1500));
+      assert.equal(r.cups.requests.length, n + 1, 'no request after stop');
+      assert.equal(r.fwd.cups[0]!.state, 'stopped');
+    } finally {
+      await r.lns.stop();
+      await r.cups.stop();
+    }
+  });
+
+  test('a set file that cannot be read (cups-boot.uri a directory) while rotating: an error line, no crash, retried', async () => {
+    const r = await rig({ 'cups.uri': '$CUPS', 'cups.trust': tlsFile('ca.crt'), 'cups.key': 'Authorization: Bearer WRONG\r\n' }, { cups: { token: 'Bearer RIGHT', target: { tcCred: { trust: caDer } } } });
+    mkdirSync(join(r.dir, 'cups-boot.uri'));
+    try {
+      await waitFor(() => r.mem.lines().filter((l) => l.msg === 'CUPS: asking failed').length >= 3, 5000, 'three failures');
+      assert.equal(r.fwd.stats.counters.internalErrors, 0);
+      assert.ok(r.cups.refused.length >= 3, 'kept asking with the set it can read');
     } finally {
       await r.stop();
     }

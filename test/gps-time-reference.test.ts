@@ -100,6 +100,24 @@ describe('GPS time reference', () => {
     assert.equal(ref.gpsToCount(ps.at(-1)!.gpsMs, last + 30_001), null);
   });
 
+  test('the radio counter restarted: the reference is dropped at once; a coarse point, then PPS pairs on the new counter, make it precise and the crystal correction usable again', () => {
+    const ref = new TimeReference();
+    for (const p of points(17, 2)) ref.sync(p);
+    assert.ok(ref.precise(16_000) && ref.xtalCorrectOk);
+    ref.counterRestarted();
+    assert.equal(ref.valid(16_000), false);
+    assert.equal(ref.counters.counterRestarts, 1);
+    // The SX1301's PPS latch reads 0 after a restart: the first second may be paired coarsely.
+    const next = points(18, 2, 0, 17);
+    assert.equal(ref.sync({ ...next[0]!, coarse: true }), 'coarse');
+    assert.equal(ref.xtalCorrectOk, false);
+    assert.deepEqual(next.slice(1, 3).map((p) => ref.sync(p)), ['first', 'accepted']);
+    assert.ok(ref.precise(next[2]!.hostMs));
+    for (const p of next.slice(3)) ref.sync(p);
+    assert.ok(ref.xtalCorrectOk, 'averaged anew over 16 accepted pairs (beacons need it)');
+    assert.ok(Math.abs(ref.xtalCorrect - 1 / (1 + 2e-6)) < 1e-9);
+  });
+
   test('coarse points: valid for UTC, never precise (no tmms, no GPS-timed TX)', () => {
     const ref = new TimeReference();
     assert.equal(ref.sync({ ...points(1, 0)[0]!, coarse: true }), 'coarse');

@@ -113,7 +113,10 @@ export class TimeReference {
       this.ref = p;
       this.sloped = true;
       this.xtalErr = 1;
+      // The crystal correction is averaged anew from the next PPS pairs (it would otherwise never be usable again).
       this.xtalCorrectOk = false;
+      this.xtalSum = 0;
+      this.xtalN = 0;
       return 'coarse';
     }
     const ref = this.ref;

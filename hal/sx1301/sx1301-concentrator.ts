@@ -216,7 +216,16 @@ export class Sx1301Concentrator implements Concentrator {
     this.o.board = board;
     if (!this.regs) return;
     await this.stop();
-    await this.start();
+    try {
+      await this.start();
+    } catch (err) {
+      // Not left off: re-initialised with back-off like after a fault (with the new plan).
+      this.counters.faults++;
+      this.state = 'recovering';
+      this.o.log.error({ err: (err as Error).message, retryInMs: this.reinit.delayMs }, 'SX1301 could not be restarted with the new plan: re-initialising');
+      this.reinit.schedule();
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {

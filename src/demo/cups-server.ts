@@ -37,6 +37,8 @@ export interface CupsStandInOptions {
   target: CupsTarget;
   /** Replaces the answer body (malformed answers). */
   rawAnswer?: () => Buffer | null;
+  /** Waits this long before answering (a slow server), ms. */
+  holdMs?: number;
 }
 
 /** The blob the protocol carries: trust, certificate or four zero bytes, key/token or four zero bytes. */
@@ -45,8 +47,9 @@ export function credentialsBlob(c: CupsCredentials): Buffer {
 }
 
 export class CupsStandIn {
-  /** Each request's JSON body, in order. */
+  /** Each request's JSON body, in order, and when it came (performance.now ms). */
   readonly requests: Record<string, unknown>[] = [];
+  readonly requestTimes: number[] = [];
   /** Refused requests and why. */
   readonly refused: string[] = [];
   /** Segments sent in each 200 answer. */
@@ -81,8 +84,13 @@ export class CupsStandIn {
           return;
         }
         this.requests.push(body);
-        const raw = this.o.rawAnswer?.();
-        res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(raw ?? this.answer(body));
+        this.requestTimes.push(performance.now());
+        const send = () => {
+          const raw = this.o.rawAnswer?.();
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(raw ?? this.answer(body));
+        };
+        if (this.o.holdMs) setTimeout(send, this.o.holdMs);
+        else send();
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -18,8 +18,8 @@
 import { existsSync, copyFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { credentialPath, CRED_FILES, readCredentialSet, readOptionalBytes, type CredCategory, type StationCredentials } from './station-files.js';
 
-/** The largest answer read (credentials are a few kB; a firmware update is counted, not applied). */
-export const CUPS_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+/** The most of an answer kept before its update segment (URIs and credentials are a few kB); the update itself is counted, not kept. */
+export const CUPS_MAX_HEAD_BYTES = 1024 * 1024;
 
 /** A parsed `/update-info` answer. */
 export interface UpdateInfo {
@@ -34,15 +34,36 @@ export interface UpdateInfo {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Parses an answer body; any length that runs past the end is refused with which segment. */
-export function parseUpdateInfo(body: Buffer): ParseResult<UpdateInfo> {
+/**
+ * Where the update segment's data starts in the first bytes of an answer
+ * (after every other segment and the update's length), or null when those
+ * bytes do not reach it yet: what follows is the firmware, counted and not kept.
+ */
+export function updateDataStart(head: Buffer): number | null {
   let at = 0;
+  for (const n of [1, 1, 2, 2, 4] as const) {
+    if (at + n > head.length) return null;
+    at += n + (n === 1 ? head[at]! : n === 2 ? head.readUInt16LE(at) : head.readUInt32LE(at));
+  }
+  return at + 4 <= head.length ? at + 4 : null;
+}
+
+/**
+ * Parses an answer body; any length that runs past the end is refused with
+ * which segment. `skipped`: bytes of the update segment received but not
+ * kept (they follow `body`).
+ */
+export function parseUpdateInfo(body: Buffer, skipped = 0): ParseResult<UpdateInfo> {
+  let at = 0;
+  const lens: number[] = [];
   const take = (name: string, lenBytes: 1 | 2 | 4): Buffer | null | string => {
     if (at + lenBytes > body.length) return `${name}: length missing (answer ends at byte ${body.length})`;
     const len = lenBytes === 1 ? body[at]! : lenBytes === 2 ? body.readUInt16LE(at) : body.readUInt32LE(at);
     at += lenBytes;
-    if (len > body.length - at) return `${name}: ${len} bytes announced, ${body.length - at} left`;
-    const seg = len === 0 ? null : body.subarray(at, at + len);
+    lens.push(len);
+    const left = body.length - at + (name === 'update' ? skipped : 0);
+    if (len > left) return `${name}: ${len} bytes announced, ${left} left`;
+    const seg = len === 0 ? null : body.subarray(at, Math.min(body.length, at + len));
     at += len;
     return seg;
   };
@@ -52,11 +73,12 @@ export function parseUpdateInfo(body: Buffer): ParseResult<UpdateInfo> {
     if (typeof r === 'string') return { ok: false, reason: r };
     segs.push(r);
   }
-  if (at !== body.length) return { ok: false, reason: `${body.length - at} bytes after the last segment` };
-  const [cupsUri, tcUri, cupsCred, tcCred, sig, upd] = segs;
+  if (at !== body.length + skipped) return { ok: false, reason: `${body.length + skipped - at} bytes after the last segment` };
+  const [cupsUri, tcUri, cupsCred, tcCred, sig] = segs;
+  const updateBytes = lens[5]!;
   const uri = (b: Buffer | null | undefined) => (b ? b.toString('utf8') : null);
   if (sig && sig.length < 8) return { ok: false, reason: `signature: ${sig.length} bytes, at least 8 (key CRC and signature)` };
-  return { ok: true, value: { cupsUri: uri(cupsUri), tcUri: uri(tcUri), cupsCred: cupsCred ?? null, tcCred: tcCred ?? null, signatureBytes: sig?.length ?? 0, updateBytes: upd?.length ?? 0 } };
+  return { ok: true, value: { cupsUri: uri(cupsUri), tcUri: uri(tcUri), cupsCred: cupsCred ?? null, tcCred: tcCred ?? null, signatureBytes: sig?.length ?? 0, updateBytes } };
 }
 
 /** Length of the DER element at `at` (tag, length and contents), or null if it does not fit. */
@@ -109,8 +131,7 @@ export function splitCredentials(blob: Buffer): ParseResult<CredentialFiles> {
   return { ok: true, value: { trust: blob.subarray(0, tl), crt, key } };
 }
 
-function writeSynced(path: string, data: Buffer | string): void {
-  writeFileSync(path, data);
+function syncFile(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
@@ -119,8 +140,15 @@ function writeSynced(path: string, data: Buffer | string): void {
   }
 }
 
+function writeSynced(path: string, data: Buffer | string): void {
+  writeFileSync(path, data);
+  syncFile(path);
+}
+
 /** The marker written once a category's temp set is complete: its presence at start means "finish the renames". */
 const updMarker = (dir: string, cat: CredCategory) => `${dir}/${cat}-temp.upd`;
+/** The marker present while the regular set is being copied to -bak: its presence at start means "copy again". */
+const cpyMarker = (dir: string, cat: CredCategory) => `${dir}/${cat}-temp.cpy`;
 const EXTS = ['uri', ...CRED_FILES] as const;
 
 /**
@@ -136,27 +164,48 @@ export function checkUpdate(dir: string, cat: CredCategory, update: { uri: strin
 }
 
 /**
- * Replaces a category's files with what CUPS sent, crash-safe as Basics
- * Station does it: the regular set is copied to `-bak` first, the new files
- * are written as `-temp`, then a marker, then renamed over the regular
- * ones; {@link rollForward} finishes an interrupted rename at the next start.
- * Unset files are written empty (absent, for the reader and the CRC).
+ * Copies a category's regular set to `-bak` (the set known to work: called
+ * when CUPS answered, or the LNS connected, with it [Basics Station src/sys.c
+ * backupConfigFiles]), crash-safe: a marker while copying, redone at the next
+ * start if the copy was cut short.
  */
-export function installCredentials(dir: string, cat: CredCategory, update: { uri: string | null; files: CredentialFiles | null }): void {
+export function backupCredentials(dir: string, cat: CredCategory): void {
+  writeSynced(cpyMarker(dir, cat), '');
   for (const ext of EXTS) {
     const reg = credentialPath(dir, cat, '', ext);
     const bak = credentialPath(dir, cat, '-bak', ext);
-    if (existsSync(reg)) copyFileSync(reg, bak);
-    else rmSync(bak, { force: true });
+    rmSync(bak, { force: true });
+    if (existsSync(reg)) {
+      copyFileSync(reg, bak);
+      syncFile(bak);
+    }
   }
+  rmSync(cpyMarker(dir, cat), { force: true });
+}
+
+/**
+ * Replaces a category's files with what CUPS sent, crash-safe as Basics
+ * Station does it: leftovers of an earlier attempt are removed, the new files
+ * are written as `-temp`, then a marker, then renamed over the regular ones;
+ * {@link rollForward} finishes an interrupted rename at the next start.
+ * Unset files are written empty (absent, for the reader and the CRC).
+ */
+export function installCredentials(dir: string, cat: CredCategory, update: { uri: string | null; files: CredentialFiles | null }): void {
+  rmSync(updMarker(dir, cat), { force: true });
+  for (const ext of EXTS) rmSync(credentialPath(dir, cat, '-temp', ext), { force: true });
   if (update.uri !== null) writeSynced(credentialPath(dir, cat, '-temp', 'uri'), `${update.uri}\n`);
   if (update.files) for (const ext of CRED_FILES) writeSynced(credentialPath(dir, cat, '-temp', ext), update.files[ext] ?? Buffer.alloc(0));
   writeSynced(updMarker(dir, cat), '');
   rollForward(dir, cat);
 }
 
-/** Renames a complete temp set over the regular one (after a crash too); a temp set without its marker is discarded. */
+/**
+ * At start (and at the end of an install): a backup cut short is done again;
+ * a complete temp set (its marker written) is renamed over the regular one, a
+ * temp set without its marker is discarded. True when a temp set was installed.
+ */
 export function rollForward(dir: string, cat: CredCategory): boolean {
+  if (existsSync(cpyMarker(dir, cat))) backupCredentials(dir, cat);
   const marker = updMarker(dir, cat);
   const complete = existsSync(marker);
   for (const ext of EXTS) {

@@ -59,6 +59,8 @@ export interface LnsBackendOptions {
   creds: StationCredentials | null;
   /** The server refused this gateway (HTTP 401/403/404, router-info error) or it failed LNS_CUPS_AFTER times in a row: CUPS, if any, is asked. */
   onRefused?: () => void;
+  /** Connected and configured (router_config applied) with the current credentials. */
+  onConnected?: () => void;
   gatewayEui: Buffer;
   scheduler: TxScheduler;
   stats: ForwarderStats;
@@ -399,11 +401,14 @@ export class LnsBackend implements UplinkBackend {
       if (!samePlan(radio.board(), pb.board)) {
         const before = this.radioChannelsHz;
         const clock = this.clock;
+        const ws = this.ws;
         await radio.reconfigure(pb.board);
         this.radioChannelsHz = boardChannelsHz(pb.board);
         // A restarted radio may have restarted its counter: times of the old session must not be used
         // (a radio that says so, the SX1301, has already renewed it through counterRestarted()).
         if (this.clock === clock) this.clock = this.clock.nextSession();
+        // Stopped, or moved to other credentials, while the radio restarted: this connection is gone.
+        if (this.ws !== ws || this.state === 'stopped') return;
         this.log.info({ region: rc.region, channelsHz: this.radioChannelsHz, previousHz: before }, 'router_config: the server\'s channel plan loaded into the radio');
       }
     }
@@ -426,6 +431,7 @@ export class LnsBackend implements UplinkBackend {
     this.connectedAtMs = this.now();
     this.lastError = null;
     this.log.info({ region: rc.region, hwspec: rc.hwspec, channels: rc.channelsHz.length, maxEirpDbm: rc.maxEirpDbm, freqRange: rc.freqRange, muxs: this.muxsId }, 'LNS connected, router_config applied');
+    this.o.onConnected?.();
     const asked = LNS_TEST_FLAGS.filter((f) => rc[f.key]);
     if (asked.length > 0) {
       // Basics Station's production builds ignore these development settings too (src/s2e.c, CFG_prod).
