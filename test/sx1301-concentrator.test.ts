@@ -386,4 +386,22 @@ describe('SX1301 faults on the emulated chip: detected, counted, re-initialised 
       await conc.stop();
     }
   });
+
+  test('a restart for a new plan that fails (chip gone) is not left off: re-initialised with the new plan once the chip answers', async () => {
+    const { chip, conc, lines } = await fast();
+    try {
+      await conc.start();
+      chip.faults.dead = true;
+      const board = { ...testConfig().board };
+      await assert.rejects(conc.reconfigure(board));
+      assert.equal(conc.state, 'recovering');
+      assert.ok(lines().some((l) => l.msg === 'SX1301 could not be restarted with the new plan: re-initialising'));
+      chip.faults.dead = false;
+      await waitFor(() => conc.counters.reinits === 1, 5000, 're-initialised');
+      assert.equal(conc.state, 'running');
+      assert.ok(chip.started, 'the chip receives again');
+    } finally {
+      await conc.stop();
+    }
+  });
 });
