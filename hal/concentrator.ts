@@ -24,6 +24,12 @@ export interface Concentrator {
    */
   onReceive(callback: () => void): void;
   /**
+   * True when onReceive is called for every frame the radio takes (the sim,
+   * the SX127x driver, the SX1301 driver after its own poll of the chip): the
+   * forwarder's own poll is then only a slow backup.
+   */
+  readonly signalsReceive?: boolean;
+  /**
    * Hand a frame to the radio. 'timestamped' frames are emitted exactly when
    * the counter reaches `countUs`; the caller hands them over ahead of time.
    */

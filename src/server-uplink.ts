@@ -22,6 +22,8 @@ import type { UplinkBackend } from './backend.js';
 
 /** Largest PUSH_DATA datagram, bytes [PF4 TX_BUFF_SIZE = 540·8 + 30 + 200]. */
 export const PUSH_DATA_MAX_BYTES = 4550;
+/** The retry tick's period when nothing is pending, buffered or in outage, ms (the journal's state is reported at this pace). */
+const QUIET_TICK_MS = 1000;
 
 /** Options of {@link ServerUplink}: one server's PUSH_DATA side. */
 export interface ServerUplinkOptions {
@@ -114,6 +116,9 @@ export class ServerUplink implements UplinkBackend {
   private readonly flow = new BufferFlow();
   private lastProbeMs = 0;
   private tick: NodeJS.Timeout | null = null;
+  /** The tick runs at the retry period (something pending, buffered or an outage) or, quiet, once a second. */
+  private tickFast = false;
+  private tickGuarded: (() => void) | null = null;
   private file: BufferFile | null = null;
 
   constructor(private readonly o: ServerUplinkOptions) {
@@ -144,7 +149,15 @@ export class ServerUplink implements UplinkBackend {
     const b = this.o.buffer;
     if (!b) return 0;
     if (b.file) this.openJournal(b.file, b.buffer);
-    this.tick = setInterval(guard(this.log, (n) => this.o.stats.recordInternalError(n), 'uplink retry timer', () => this.onTick()), Math.max(10, Math.floor(this.o.pushTimeoutMs / 2)));
+    this.tickGuarded = guard(this.log, (n) => this.o.stats.recordInternalError(n), 'uplink retry timer', () => {
+      this.tick = null;
+      try {
+        this.onTick();
+      } finally {
+        this.armTick();
+      }
+    });
+    this.armTick();
     return b.buffer.maxSeq;
   }
 
@@ -158,8 +171,25 @@ export class ServerUplink implements UplinkBackend {
     return this.file?.status ?? null;
   }
 
+  /**
+   * (Re)arms the retry tick: every pushTimeoutMs/2 while an ack is awaited,
+   * the buffer holds uplinks or the server is in outage; otherwise once a
+   * second (the journal's state), so a quiet gateway does not wake 20 times
+   * a second for nothing (issue 16: idle CPU). Sending a datagram calls it.
+   */
+  private armTick(): void {
+    const b = this.o.buffer;
+    if (!b || !this.tickGuarded) return;
+    const fast = this.pending.size > 0 || b.buffer.length > 0 || this.outage;
+    if (this.tick && fast === this.tickFast) return;
+    if (this.tick) clearTimeout(this.tick);
+    this.tickFast = fast;
+    this.tick = setTimeout(this.tickGuarded, fast ? Math.max(10, Math.floor(this.o.pushTimeoutMs / 2)) : QUIET_TICK_MS);
+  }
+
   stop(): void {
-    if (this.tick) clearInterval(this.tick);
+    this.tickGuarded = null;
+    if (this.tick) clearTimeout(this.tick);
     this.tick = null;
     const b = this.o.buffer;
     if (!b || !this.file) return;
@@ -242,6 +272,7 @@ export class ServerUplink implements UplinkBackend {
       outcomes.push(...these.map(() => 'forwarded' as const));
       sentList.push(...these);
       this.pending.set(token, { sentAt: performance.now(), dgram, rxpks: texts, fromBuffer: false, tries: 0 });
+      if (!this.tickFast) this.armTick();
       this.count('pushDataSent');
       this.count('pushDataBytes', dgram.length);
       sentPackets += rxpkCount;
@@ -284,6 +315,7 @@ export class ServerUplink implements UplinkBackend {
       this.flushInFlight++;
       for (const r of rxpks) this.inFlightSeqs.add(r.seq);
       this.pending.set(token, { sentAt: performance.now(), dgram, rxpks, fromBuffer: true, tries: 0, narrowed });
+      if (!this.tickFast) this.armTick();
       this.count('pushDataSent');
       this.count('pushDataBytes', dgram.length);
       if (this.outage) return; // a probe: one

@@ -13,6 +13,8 @@ export const NB_PKT_MAX = 8;
 export const FETCH_SLEEP_MS = 10;
 /** Wait after a poll that found frames, ms (PF4 built with FETCH_SLEEP_MS 1; see PollBackoff). */
 export const FETCH_FAST_MS = 1;
+/** The backup poll of a radio that signals every frame (signalsReceive), ms: it only guards against a lost signal. */
+export const FETCH_BACKUP_MS = 100;
 export { PUSH_DATA_MAX_BYTES } from './server-uplink.js';
 
 /** Which CRC statuses are forwarded (gateway_conf forward_crc_*). */
@@ -55,18 +57,21 @@ export class Upstream {
   private seq = 0;
   private readonly kickGuarded: () => void;
   private readonly pollGuarded: () => void;
-  private readonly backoff = new PollBackoff(FETCH_FAST_MS, FETCH_SLEEP_MS);
+  private readonly backoff: PollBackoff;
   /** Frames fetched by the drain under way (what sets the next poll's wait). */
   private fetchedInDrain = 0;
   /**
-   * The radio has called onReceive: it says when frames are there (the
-   * SX127x on DIO0, the SX1301 driver after its own poll of the chip), so
-   * this loop's poll is only a backup and stays at FETCH_SLEEP_MS.
+   * The radio says when frames are there (signalsReceive, or it has called
+   * onReceive: the SX127x on DIO0, the SX1301 driver after its own poll of
+   * the chip), so this loop's poll is only a backup and does not go fast.
    */
   private signalled = false;
 
   constructor(private readonly o: UpstreamOptions) {
     this.log = o.log;
+    // A radio that signals every frame needs no fast polling: its signal fetches at once (issue 16: idle wake-ups).
+    this.signalled = o.concentrator.signalsReceive === true;
+    this.backoff = this.signalled ? new PollBackoff(FETCH_BACKUP_MS, FETCH_BACKUP_MS) : new PollBackoff(FETCH_FAST_MS, FETCH_SLEEP_MS);
     this.kickGuarded = guard(this.log, (n) => o.stats.recordInternalError(n), 'uplink fetch', () => this.kick());
     this.pollGuarded = guard(this.log, (n) => o.stats.recordInternalError(n), 'uplink poll timer', () => {
       this.timer = null;

@@ -63,6 +63,8 @@ interface Scheduled {
  * scheduled or on air is refused (BUSY).
  */
 export class SimConcentrator implements Concentrator {
+  /** Every burst from the virtual air calls onReceive. */
+  readonly signalsReceive = true;
   readonly counters: SimCounters = {
     airDatagrams: 0, airMalformed: 0, notOnPlan: 0, received: 0, fifoOverflow: 0, emitted: 0, txRefused: 0, ppsEdges: 0, internalErrors: 0,
   };

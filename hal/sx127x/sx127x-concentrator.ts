@@ -60,6 +60,8 @@ const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** SX1276/RFM95 single-channel gateway radio. */
 export class Sx127xConcentrator extends Sx127xRadioCore implements Concentrator {
+  /** DIO0 (or the driver's own IRQ poll) calls onReceive for every frame. */
+  readonly signalsReceive = true;
   private job: TxJob | null = null;
   private freeWaiters: Array<() => void> = [];
   private readonly txStartCallbacks: ((e: { targetUs: number | null; startUs: number }) => void)[] = [];

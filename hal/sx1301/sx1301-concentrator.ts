@@ -49,6 +49,8 @@ export const COUNTER_RESYNC_MS = 1000;
 
 /** SX1301 + SX1257/SX1255 concentrator board. */
 export class Sx1301Concentrator implements Concentrator {
+  /** The driver polls the chip itself and calls onReceive for what it found. */
+  readonly signalsReceive = true;
   /** internalErrors: exceptions caught by the guards of the poll and health timers (each logged). */
   readonly counters = { polls: 0, received: 0, fifoOverflow: 0, pollErrors: 0, sent: 0, refused: 0, aborted: 0, faults: 0, reinits: 0, internalErrors: 0 };
   private readonly countFault = (): void => {
