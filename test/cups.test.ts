@@ -19,7 +19,8 @@ import { Forwarder } from '../src/forwarder.js';
 import { backupCredentials, checkUpdate, installCredentials, parseUpdateInfo, rollForward, splitCredentials } from '../src/lns/cups-protocol.js';
 import { credentialCrc, readCredentialSet } from '../src/lns/station-files.js';
 import { memoryLogger, testConfig, waitFor } from './helpers/harness.js';
-import { shippedConf } from './helpers/cli-process.js';
+import { CLI, shippedConf } from './helpers/cli-process.js';
+import { spawnSync } from 'node:child_process';
 import { eu868RouterConfig, LnsStandIn, stationDir, tlsFile } from './helpers/lns-server.js';
 
 const der = (pem: string) => new X509Certificate(pem).raw;
@@ -108,6 +109,18 @@ describe('CUPS formats', () => {
     conf.gateway_conf = { ...conf.gateway_conf, radio: 'sim', servers: [] };
     const cfg = parseConfig([{ name: 'g.json', json: JSON.stringify({ ...conf, lns_conf: [{ station_dir: dir }] }) }]).config;
     assert.equal(cfg.lns[0]!.creds!.uri, 'wss://lns.example:8887');
+  });
+
+  test('pktfwd check-config (real CLI) on a directory with cups.* only: one CUPS line, one LNS line saying CUPS will provide it', () => {
+    const conf = shippedConf();
+    conf.gateway_conf = { ...conf.gateway_conf, radio: 'sim', servers: [] };
+    const d = stationDir({ 'cups.uri': 'https://cups.example:443', 'cups.trust': tlsFile('ca.crt'), 'cups.key': 'Authorization: Bearer C\r\n' });
+    const confDir = stationDir({});
+    writeFileSync(join(confDir, 'global_conf.json'), JSON.stringify({ ...conf, lns_conf: [{ station_dir: d, cups_interval_s: 3600 }] }));
+    const r = spawnSync(process.execPath, [CLI, 'check-config', '--config', join(confDir, 'global_conf.json')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^CUPS https://cups.example:443 \\(${d}\\): token \\(Authorization header from cups.key\\); server trust cups.trust; asked at start and every 3600 s$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^LNS \\(${d}\\): no tc.uri yet, CUPS will provide it$`, 'm'));
   });
 
   test('config: a directory with cups.* only is valid (tc.* to come); a bad cups file exits naming it', () => {
