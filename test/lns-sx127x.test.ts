@@ -20,16 +20,22 @@ import { eu868RouterConfig, LnsStandIn, stationDir, tlsFile } from './helpers/ln
 
 const clockUs = () => performance.now() * 1000;
 
+/** An LNS stand-in over TLS (bearer token, the shipped EU868 plan) and an LNS-only forwarder on the emulated SX1276, started. */
+async function gateway() {
+  const lns = new LnsStandIn({ token: 'Bearer K', routerConfig: () => eu868RouterConfig(shippedConf().SX1301_conf!) });
+  const port = await lns.start();
+  const dir = stationDir({ 'tc.uri': `wss://localhost:${port}`, 'tc.trust': tlsFile('ca.crt'), 'tc.key': 'Authorization: Bearer K\n' });
+  const config = testConfig({ radio: 'sx127x', servers: [] }, {}, { lns_conf: [{ station_dir: dir }] as never });
+  const mem = memoryLogger('info');
+  const { emu, conc } = emulatedSx127xRadio(config, mem.log, clockUs);
+  const fwd = new Forwarder({ config, concentrator: conc, log: mem.log });
+  await fwd.start();
+  return { lns, mem, emu, fwd };
+}
+
 describe('LNS on the SX127x gateway (emulated SX1276)', () => {
   test('jreq → dnmsg RX1 → the emulated chip transmits at xtime + 5 s, inverted I/Q, heard by the device → dntxed', async () => {
-    const lns = new LnsStandIn({ token: 'Bearer K', routerConfig: () => eu868RouterConfig(shippedConf().SX1301_conf!) });
-    const port = await lns.start();
-    const dir = stationDir({ 'tc.uri': `wss://localhost:${port}`, 'tc.trust': tlsFile('ca.crt'), 'tc.key': 'Authorization: Bearer K\n' });
-    const config = testConfig({ radio: 'sx127x', servers: [] }, {}, { lns_conf: [{ station_dir: dir }] as never });
-    const mem = memoryLogger('info');
-    const { emu, conc } = emulatedSx127xRadio(config, mem.log, clockUs);
-    const fwd = new Forwarder({ config, concentrator: conc, log: mem.log });
-    await fwd.start();
+    const { lns, mem, emu, fwd } = await gateway();
     try {
       assert.equal(fwd.links.length, 0, 'LNS only');
       const cfg = await waitFor(() => mem.lines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('router_config: the radio\'s channels differ')), 10_000, 'plan line');
@@ -65,14 +71,7 @@ describe('LNS on the SX127x gateway (emulated SX1276)', () => {
   });
 
   test('RX1 passed: RX2 at xtime + RxDelay + 1 s on 869.525 MHz SF12; class C without xtime at once on RX2; both heard by a device, dntxed for each', async () => {
-    const lns = new LnsStandIn({ token: 'Bearer K', routerConfig: () => eu868RouterConfig(shippedConf().SX1301_conf!) });
-    const port = await lns.start();
-    const dir = stationDir({ 'tc.uri': `wss://localhost:${port}`, 'tc.trust': tlsFile('ca.crt'), 'tc.key': 'Authorization: Bearer K\n' });
-    const config = testConfig({ radio: 'sx127x', servers: [] }, {}, { lns_conf: [{ station_dir: dir }] as never });
-    const mem = memoryLogger('info');
-    const { emu, conc } = emulatedSx127xRadio(config, mem.log, clockUs);
-    const fwd = new Forwarder({ config, concentrator: conc, log: mem.log });
-    await fwd.start();
+    const { lns, mem, emu, fwd } = await gateway();
     try {
       await waitFor(() => fwd.lnsBackends[0]!.state === 'connected', 10_000, 'connected');
       const join = Buffer.alloc(23);
