@@ -38,7 +38,7 @@ export interface ForwarderOptions {
   bufferClockMs?: () => number;
   /** Back-off of the LNS reconnections, s (tests; default LNS_BACKOFF_S). */
   lnsBackoffS?: readonly number[];
-  /** Overrides the CUPS retry delay after a failure (tests), s. */
+  /** Overrides the CUPS delay after a failure or an update (tests; default 60 s), s. */
   cupsRetryS?: number;
 }
 
