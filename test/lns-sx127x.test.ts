@@ -33,6 +33,16 @@ async function gateway() {
   return { lns, mem, emu, fwd };
 }
 
+/** A join request (DevNonce `devNonce`) received by the emulated chip on 868.1 MHz SF7; its end on the chip's clock and the jreq the LNS got. */
+async function joinUplink(emu: Awaited<ReturnType<typeof gateway>>['emu'], lns: LnsStandIn, devNonce: number) {
+  const join = Buffer.alloc(23);
+  join.writeUInt16LE(devNonce, 17);
+  assert.ok(emu.chip.injectFrame({ payload: join, sf: 7, bwHz: 125000, crc: 'ok', rssiDbm: -90, snrDb: 7, freqHz: 868_100_000 }));
+  const uplinkEnd = emu.chip.lastRxDoneUs!;
+  const jreq = await waitFor(() => lns.messages('jreq')[0], 5000, 'jreq');
+  return { uplinkEnd, jreq };
+}
+
 describe('LNS on the SX127x gateway (emulated SX1276)', () => {
   test('jreq → dnmsg RX1 → the emulated chip transmits at xtime + 5 s, inverted I/Q, heard by the device → dntxed', async () => {
     const { lns, mem, emu, fwd } = await gateway();
@@ -41,11 +51,7 @@ describe('LNS on the SX127x gateway (emulated SX1276)', () => {
       const cfg = await waitFor(() => mem.lines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('router_config: the radio\'s channels differ')), 10_000, 'plan line');
       assert.equal((cfg.notHeardHz as number[]).length, 7, 'the plan\'s other 7 channels');
       await waitFor(() => fwd.lnsBackends[0]!.state === 'connected', 5000, 'connected');
-      const join = Buffer.alloc(23);
-      join.writeUInt16LE(0x0101, 17);
-      assert.ok(emu.chip.injectFrame({ payload: join, sf: 7, bwHz: 125000, crc: 'ok', rssiDbm: -90, snrDb: 7, freqHz: 868_100_000 }));
-      const uplinkEnd = emu.chip.lastRxDoneUs!;
-      const jreq = await waitFor(() => lns.messages('jreq')[0], 5000, 'jreq');
+      const { uplinkEnd, jreq } = await joinUplink(emu, lns, 0x0101);
       assert.equal(jreq.msg.DR, 5);
       const xtime = BigInt((jreq.msg.upinfo as { xtime: string }).xtime);
       const accept = Buffer.concat([Buffer.from([0x20]), Buffer.alloc(16, 0x5a)]);
@@ -74,11 +80,7 @@ describe('LNS on the SX127x gateway (emulated SX1276)', () => {
     const { lns, mem, emu, fwd } = await gateway();
     try {
       await waitFor(() => fwd.lnsBackends[0]!.state === 'connected', 10_000, 'connected');
-      const join = Buffer.alloc(23);
-      join.writeUInt16LE(0x0202, 17);
-      assert.ok(emu.chip.injectFrame({ payload: join, sf: 7, bwHz: 125000, crc: 'ok', rssiDbm: -90, snrDb: 7, freqHz: 868_100_000 }));
-      const uplinkEnd = emu.chip.lastRxDoneUs!;
-      const jreq = await waitFor(() => lns.messages('jreq')[0], 5000, 'jreq');
+      const { uplinkEnd, jreq } = await joinUplink(emu, lns, 0x0202);
       const xtime = BigInt((jreq.msg.upinfo as { xtime: string }).xtime);
       // RxDelay 1 s, sent once RX1 can no longer be had (at least 1 s after the uplink): RX2, one second later.
       while (clockUs() - uplinkEnd < 1_050_000) await new Promise((r) => setTimeout(r, 10));
